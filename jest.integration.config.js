@@ -1,0 +1,9 @@
+/** Integration tests: real NATS and PostgreSQL; each run makes its own server/database and cleans up. */
+module.exports = {
+  ...require('./jest.preset'),
+  displayName: 'integration',
+  roots: ['<rootDir>/apps', '<rootDir>/libs'],
+  testMatch: ['**/*.integration-spec.ts'],
+  testTimeout: 120000,
+  maxWorkers: 2,
+};

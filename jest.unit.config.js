@@ -1,0 +1,7 @@
+/** Unit tests: `*.spec.ts` beside the code; fakes allowed, no servers. */
+module.exports = {
+  ...require('./jest.preset'),
+  displayName: 'unit',
+  roots: ['<rootDir>/apps', '<rootDir>/libs', '<rootDir>/scripts', '<rootDir>/examples'],
+  testMatch: ['**/*.spec.ts'],
+};

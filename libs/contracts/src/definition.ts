@@ -1,0 +1,101 @@
+/** Workflow definitions (CONTRACT §3). Validated by `@baton/workflow`'s `validateDefinition`. */
+
+export const StepType = {
+  TASK: 'task',
+  DECISION: 'decision',
+  PARALLEL: 'parallel',
+  WAIT: 'wait',
+  SUBWORKFLOW: 'subworkflow',
+  EMIT: 'emit',
+} as const;
+export type StepType = (typeof StepType)[keyof typeof StepType];
+
+export const JoinMode = { ALL: 'all', ANY: 'any' } as const;
+export type JoinMode = (typeof JoinMode)[keyof typeof JoinMode];
+
+export const OnExhausted = {
+  FAIL: 'fail',
+  COMPENSATE: 'compensate',
+  CONTINUE: 'continue',
+  ESCALATE: 'escalate',
+} as const;
+export type OnExhausted = (typeof OnExhausted)[keyof typeof OnExhausted];
+
+/** json-rules-engine condition (kept opaque here; the rule-engine validates it). */
+export type RuleCondition = Record<string, unknown>;
+
+export interface RetryPolicy {
+  maxAttempts?: number;
+  initialIntervalMs?: number;
+  backoffCoefficient?: number;
+  maxIntervalMs?: number;
+  jitter?: boolean;
+  nonRetryableErrors?: string[];
+}
+
+export interface EventTrigger {
+  type: 'event';
+  /** Subject pattern under `events.>` (wildcards allowed). */
+  subject: string;
+  condition?: RuleCondition;
+  /** JSONata (`{% %}`) or a literal; default: the event itself. */
+  input?: unknown;
+  /** JSONata giving a dedupe key: at most one execution per key. */
+  key?: string;
+}
+
+export interface CronTrigger {
+  type: 'cron';
+  expression: string;
+  timezone?: string;
+  input?: unknown;
+  overlap?: 'skip' | 'allow';
+}
+
+export type Trigger = EventTrigger | CronTrigger;
+
+export interface Compensation {
+  action: string;
+  parameters?: Record<string, unknown>;
+}
+
+export interface StepDefinition {
+  id: string;
+  type: StepType;
+  name?: string;
+  /** task/parallel: the action; decision: rule category; subworkflow: workflow id. */
+  action?: string;
+  parameters?: Record<string, unknown>;
+  dependencies?: string[];
+  join?: JoinMode;
+  retryPolicy?: RetryPolicy;
+  timeoutSeconds?: number;
+  compensation?: Compensation;
+  /** decision only: outcome -> steps that run on that branch. */
+  branches?: Record<string, string[]>;
+  /** Name of an error policy (CONTRACT §3.3). */
+  policy?: string;
+}
+
+export interface WorkflowDefinition {
+  id: string;
+  name?: string;
+  description?: string;
+  version: number;
+  triggers?: Trigger[];
+  policies?: string[];
+  output?: unknown;
+  steps: StepDefinition[];
+  queries?: Record<string, string>;
+  budget?: { limit: number };
+  rules?: 'pinned' | 'latest';
+}
+
+/** A registered definition as stored and returned by the API. */
+export interface RegisteredWorkflow {
+  definition: WorkflowDefinition;
+  registeredAt: string;
+  /** sha256 of the canonical JSON of `definition`. */
+  digest: string;
+  deleted?: boolean;
+}

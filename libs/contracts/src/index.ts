@@ -1,0 +1,70 @@
+export { BatonError, ErrorCode, HTTP_STATUS_BY_CODE, isBatonError, validationError } from './errors';
+export type { BatonErrorOptions, ErrorBody, ErrorDetail } from './errors';
+export {
+  ACTION,
+  MAX_ACTION_LENGTH,
+  MAX_ID_LENGTH,
+  STEP_ID,
+  SUBJECT_TOKEN,
+  WORKFLOW_ID,
+  actionToToken,
+  assertSubjectToken,
+  deterministicId,
+  isAction,
+  isSubjectToken,
+  queueOf,
+  randomId,
+} from './ids';
+export {
+  DEFAULT_LIMITS,
+  DEFAULT_MAX_OUTPUT_BYTES,
+  DEFAULT_MAX_STATE_BYTES,
+  assertJsonDepth,
+  jsonDepth,
+  parseJsonWithinLimits,
+} from './limits';
+export type { IngressLimits } from './limits';
+export { Headers } from './headers';
+export {
+  Durables,
+  KvBuckets,
+  Streams,
+  Subjects,
+  isValidSubjectPattern,
+  subjectMatches,
+  taskDurable,
+} from './subjects';
+export type { StreamName } from './subjects';
+export {
+  ExecutionStatus,
+  FINISHED_STEP_STATUSES,
+  StepStatus,
+  TERMINAL_EXECUTION_STATUSES,
+  isFinishedStepStatus,
+  isTerminalExecutionStatus,
+} from './states';
+export { JoinMode, OnExhausted, StepType } from './definition';
+export type {
+  Compensation,
+  CronTrigger,
+  EventTrigger,
+  RegisteredWorkflow,
+  RetryPolicy,
+  RuleCondition,
+  StepDefinition,
+  Trigger,
+  WorkflowDefinition,
+} from './definition';
+export { HistoryEventType, PROTOCOL_VERSION } from './messages';
+export type {
+  DeadLetterRecord,
+  ErrorInfo,
+  ExecutionFinishedEvent,
+  HistoryBatch,
+  HistoryEvent,
+  OrchestratorMessage,
+  StartExecutionCommand,
+  StepSummary,
+  TaskMessage,
+  TaskResult,
+} from './messages';

@@ -1,0 +1,160 @@
+/**
+ * Message bodies exchanged over JetStream. Every body carries `protocol` so that a later change can be
+ * recognised; readers accept unknown fields. Worker-facing shapes are documented in docs/workers.md.
+ */
+import type { ExecutionStatus, StepStatus } from './states';
+
+export const PROTOCOL_VERSION = 1;
+
+export interface ErrorInfo {
+  /** Error type (a worker's error name, or a Baton ErrorCode such as TIMEOUT, EXPRESSION_FAILED). */
+  type: string;
+  message: string;
+  /** The worker asked that this failure not be retried. */
+  nonRetryable?: boolean;
+  details?: unknown;
+}
+
+/** Published to `baton.tasks.<action>` (stream BATON_TASKS). Nats-Msg-Id: `task:<taskId>`. */
+export interface TaskMessage {
+  protocol: number;
+  /** `<executionId>.<stepId>.<attempt>` (with `.<index>` for parallel items). */
+  taskId: string;
+  executionId: string;
+  workflowId: string;
+  workflowVersion: number;
+  stepId: string;
+  /** Index of the item inside a parallel step. */
+  itemIndex?: number;
+  attempt: number;
+  action: string;
+  input: unknown;
+  /** Stable across attempts of one step (and item): use it to make effects idempotent. */
+  idempotencyKey: string;
+  /** Subject to publish the TaskResult to (a JetStream subject; publish and await the ack). */
+  replyTo: string;
+  /** Opaque token for completing the task over HTTP (`POST /v1/tasks/:token/complete`). */
+  token: string;
+  scheduledAt: string;
+  /** Deadline of this attempt (ISO-8601), when the step has `timeoutSeconds`. */
+  deadline?: string;
+  /** True when this task runs a step's compensation. */
+  compensation?: boolean;
+}
+
+/** Published by a worker to the task's `replyTo`. Nats-Msg-Id: `result:<taskId>`. */
+export interface TaskResult {
+  protocol: number;
+  taskId: string;
+  executionId: string;
+  stepId: string;
+  itemIndex?: number;
+  attempt: number;
+  status: 'completed' | 'failed';
+  output?: unknown;
+  error?: ErrorInfo;
+  workerId?: string;
+  startedAt?: string;
+  finishedAt?: string;
+}
+
+/** Published to `baton.orch.start.<workflowId>`. Nats-Msg-Id: `start:<executionId>`. */
+export interface StartExecutionCommand {
+  protocol: number;
+  kind: 'start';
+  executionId: string;
+  workflowId: string;
+  /** Absent: the latest registered version. */
+  version?: number;
+  input: unknown;
+  /** What started it: `api`, `event:<stream seq>`, `cron:<schedule>`, `parent:<executionId>.<stepId>`. */
+  cause: string;
+  requestedAt: string;
+}
+
+export type OrchestratorMessage = StartExecutionCommand | (TaskResult & { kind?: 'result' });
+
+/** One entry of an execution's history. `seq` is gap-free and ordered per execution. */
+export interface HistoryEvent {
+  seq: number;
+  type: HistoryEventType;
+  at: string;
+  stepId?: string;
+  attempt?: number;
+  itemIndex?: number;
+  status?: StepStatus | ExecutionStatus;
+  data?: Record<string, unknown>;
+}
+
+export const HistoryEventType = {
+  EXECUTION_STARTED: 'ExecutionStarted',
+  STEP_SCHEDULED: 'StepScheduled',
+  STEP_COMPLETED: 'StepCompleted',
+  STEP_FAILED: 'StepFailed',
+  STEP_SKIPPED: 'StepSkipped',
+  TASK_DISPATCHED: 'TaskDispatched',
+  TASK_COMPLETED: 'TaskCompleted',
+  TASK_FAILED: 'TaskFailed',
+  STALE_RESULT_IGNORED: 'StaleResultIgnored',
+  EVENT_EMITTED: 'EventEmitted',
+  EXECUTION_COMPLETED: 'ExecutionCompleted',
+  EXECUTION_FAILED: 'ExecutionFailed',
+} as const;
+export type HistoryEventType = (typeof HistoryEventType)[keyof typeof HistoryEventType];
+
+/**
+ * Published to `baton.history.<executionId>` (stream BATON_HISTORY), one per state transition.
+ * Nats-Msg-Id: `history:<executionId>:<revision>`. Carries a summary so readers need no other source.
+ */
+export interface HistoryBatch {
+  protocol: number;
+  executionId: string;
+  workflowId: string;
+  version: number;
+  /** Monotonic per execution: the transition number. */
+  revision: number;
+  status: ExecutionStatus;
+  startedAt: string;
+  updatedAt: string;
+  finishedAt?: string;
+  input?: unknown;
+  output?: unknown;
+  error?: ErrorInfo;
+  /** Step states after this transition. */
+  steps: Record<string, StepSummary>;
+  events: HistoryEvent[];
+}
+
+export interface StepSummary {
+  status: StepStatus;
+  attempt: number;
+  startedAt?: string;
+  finishedAt?: string;
+  output?: unknown;
+  error?: ErrorInfo;
+}
+
+/** Published to `baton.events.execution.<workflowId>.<status>` (CONTRACT §4). */
+export interface ExecutionFinishedEvent {
+  executionId: string;
+  workflowId: string;
+  version: number;
+  status: ExecutionStatus;
+  output?: unknown;
+  error?: ErrorInfo;
+}
+
+/** Body of a dead letter (stream BATON_DLQ); the original headers are kept and Baton-Dlq-* added. */
+export interface DeadLetterRecord {
+  stream: string;
+  consumer: string;
+  subject: string;
+  streamSequence: number;
+  deliveries: number;
+  errorCode: string;
+  error: string;
+  deadAt: string;
+  /** The original payload, base64. */
+  data: string;
+  headers: Record<string, string[]>;
+}

@@ -1,0 +1,100 @@
+/**
+ * Stream, subject and consumer names. Build every subject through these helpers, never ad hoc.
+ * Layout and reasons: docs/adr/0002-streams-and-subjects.md.
+ */
+import { actionToToken, assertSubjectToken } from './ids';
+
+export const Streams = {
+  /** Users' events; triggers start workflows. */
+  EVENTS: 'EVENTS',
+  /** Work for workers, one subject per action; work-queue retention. */
+  TASKS: 'BATON_TASKS',
+  /** The orchestrator's inbox: start commands and task results; work-queue retention. */
+  ORCH: 'BATON_ORCH',
+  /** Execution history, one message per state transition; read by the state-store and telemetry. */
+  HISTORY: 'BATON_HISTORY',
+  /** Baton's public notifications (`baton.events.>`): execution completion and the like. */
+  NOTIFY: 'BATON_EVENTS',
+  /** Dead letters of every consumer. */
+  DLQ: 'BATON_DLQ',
+} as const;
+export type StreamName = (typeof Streams)[keyof typeof Streams];
+
+export const KvBuckets = {
+  /** Registered workflow definitions, key `<id>.<version>`. */
+  WORKFLOWS: 'baton_workflows',
+  /** Execution state (the source of truth), key = execution id. */
+  EXECUTIONS: 'baton_executions',
+} as const;
+
+export const Durables = {
+  ORCHESTRATOR: 'orchestrator',
+  ORCHESTRATOR_TRIGGERS: 'orchestrator-triggers',
+  STATE_STORE_HISTORY: 'state-store-history',
+  STATE_STORE_DLQ: 'state-store-dlq',
+  TELEMETRY_HISTORY: 'telemetry-history',
+} as const;
+
+export const Subjects = {
+  eventsAll: 'events.>',
+  tasksAll: 'baton.tasks.>',
+  orchAll: 'baton.orch.>',
+  historyAll: 'baton.history.>',
+  notifyAll: 'baton.events.>',
+  dlqAll: 'baton.dlq.>',
+
+  /** A task for workers of `action` (`inventory.reserve` -> `baton.tasks.inventory.reserve`). */
+  task(action: string): string {
+    actionToToken(action);
+    return `baton.tasks.${action}`;
+  },
+  /** Start an execution of a workflow (HTTP API and schedules publish these). */
+  start(workflowId: string): string {
+    return `baton.orch.start.${assertSubjectToken(workflowId, 'workflowId')}`;
+  },
+  /** Where workers publish task results: given to them in each task as `replyTo`. */
+  result(executionId: string): string {
+    return `baton.orch.result.${assertSubjectToken(executionId, 'executionId')}`;
+  },
+  /** History of one execution: one message per transition. */
+  history(executionId: string): string {
+    return `baton.history.${assertSubjectToken(executionId, 'executionId')}`;
+  },
+  /** `baton.events.execution.<workflowId>.<completed|failed|compensated|terminated>` (CONTRACT §4). */
+  executionFinished(workflowId: string, status: string): string {
+    return `baton.events.execution.${assertSubjectToken(workflowId, 'workflowId')}.${status.toLowerCase()}`;
+  },
+  /** Dead letters of one durable consumer. */
+  deadLetter(stream: string, durable: string): string {
+    return `baton.dlq.${assertSubjectToken(stream, 'stream')}.${assertSubjectToken(durable, 'durable')}`;
+  },
+} as const;
+
+/** Durable consumer name of the workers of one action: `task_inventory_reserve`. */
+export function taskDurable(action: string): string {
+  return `task_${actionToToken(action)}`;
+}
+
+/** Whether `subject` matches a NATS subject `pattern` (`*` one token, `>` the rest). */
+export function subjectMatches(pattern: string, subject: string): boolean {
+  const p = pattern.split('.');
+  const s = subject.split('.');
+  for (let i = 0; i < p.length; i++) {
+    const token = p[i];
+    if (token === '>') return s.length > i;
+    if (i >= s.length) return false;
+    if (token !== '*' && token !== s[i]) return false;
+  }
+  return p.length === s.length;
+}
+
+/** Checks a subject pattern: non-empty tokens, `>` only last, wildcards only as whole tokens. */
+export function isValidSubjectPattern(pattern: string): boolean {
+  if (pattern.length === 0 || pattern.length > 256) return false;
+  const tokens = pattern.split('.');
+  return tokens.every((t, i) => {
+    if (t === '>') return i === tokens.length - 1;
+    if (t === '*') return true;
+    return /^[A-Za-z0-9_-]+$/.test(t);
+  });
+}
