@@ -1,0 +1,139 @@
+import { BatonError, ErrorCode, isBatonError } from '@baton/contracts';
+import type { TaskResult, WorkflowDefinition } from '@baton/contracts';
+
+import type { ExecutionEngine, StartParams } from './execution-engine';
+import type { ExecutionRecord } from './execution.model';
+import type { ExecutionStore, StoredExecution } from './execution-store';
+import { KeyedMutex } from './keyed-mutex';
+
+/** Publishes one outbox message with its stable id (JetStreamPublisher satisfies this). */
+export interface OutboxPublisher {
+  publish(subject: string, body: unknown, opts: { msgId: string; headers?: Record<string, string> }): Promise<unknown>;
+}
+
+/** Looks up a registered definition by id and version. */
+export interface DefinitionSource {
+  get(id: string, version?: number): Promise<{ definition: WorkflowDefinition } | undefined>;
+}
+
+/** Named crash points for fault-injection tests; a no-op in production. */
+export interface FaultPoints {
+  hit(point: 'after-state-write' | 'before-ack'): void;
+}
+
+const MAX_CAS_ATTEMPTS = 16;
+
+/**
+ * Runs transitions: load the record, let the engine compute the next one, write it with compare-and-set,
+ * then publish its outbox with stable message ids. Work on one execution is serialised in this process;
+ * across processes the KV compare-and-set rejects the loser, which reloads and recomputes.
+ * A record read from the store with a non-empty outbox is re-published first (the writer may have crashed
+ * between its write and its publish); duplicates inside the stream's window are dropped by `Nats-Msg-Id`.
+ */
+export class ExecutionRunner {
+  private readonly locks = new KeyedMutex();
+
+  constructor(
+    private readonly store: ExecutionStore,
+    private readonly engine: ExecutionEngine,
+    private readonly definitions: DefinitionSource,
+    private readonly publisher: OutboxPublisher,
+    private readonly faults: FaultPoints = { hit: () => undefined },
+  ) {}
+
+  /** Starts an execution once: an existing id returns the existing record (`created: false`). */
+  async start(def: WorkflowDefinition, params: StartParams): Promise<{ record: ExecutionRecord; created: boolean }> {
+    return this.locks.run(params.executionId, async () => {
+      const existing = await this.store.load(params.executionId);
+      if (existing) {
+        await this.flush(existing);
+        return { record: existing.record, created: false };
+      }
+      const record = await this.engine.start(def, params);
+      const created = await this.store.create(record);
+      if (!created) {
+        const winner = await this.store.load(params.executionId, { fresh: true });
+        if (!winner) throw new BatonError(ErrorCode.UNAVAILABLE, `execution ${params.executionId} vanished`);
+        await this.flush(winner);
+        return { record: winner.record, created: false };
+      }
+      this.faults.hit('after-state-write');
+      await this.flush(created);
+      return { record, created: true };
+    });
+  }
+
+  /** Applies a worker's result to its execution (idempotent under redelivery). */
+  async applyResult(result: TaskResult): Promise<void> {
+    await this.locks.run(result.executionId, async () => {
+      for (let attempt = 0; attempt < MAX_CAS_ATTEMPTS; attempt++) {
+        const stored = await this.store.load(result.executionId, { fresh: attempt > 0 });
+        if (!stored) {
+          throw new BatonError(ErrorCode.NOT_FOUND, `result for unknown execution ${result.executionId}`, {
+            retryable: false,
+          });
+        }
+        await this.flush(stored);
+        const def = await this.definitionOf(stored.record);
+        const next = await this.engine.applyResult(def, stored.record, result);
+        if (!next) return;
+        let written: StoredExecution;
+        try {
+          written = await this.store.update(next, stored);
+        } catch (err) {
+          if (isBatonError(err) && err.code === ErrorCode.CONCURRENT_UPDATE) continue;
+          throw err;
+        }
+        this.faults.hit('after-state-write');
+        await this.flush(written);
+        return;
+      }
+      throw new BatonError(ErrorCode.CONCURRENT_UPDATE, `execution ${result.executionId} kept changing`, {
+        retryable: true,
+      });
+    });
+  }
+
+  /** Current record of an execution (from this process's cache or the store). */
+  async get(id: string): Promise<ExecutionRecord | undefined> {
+    return (await this.store.load(id, { fresh: true }))?.record;
+  }
+
+  /** Re-publishes a record's outbox (re-drive of a possibly lost publish). */
+  async redrive(id: string): Promise<boolean> {
+    return this.locks.run(id, async () => {
+      const stored = await this.store.load(id, { fresh: true });
+      if (!stored || stored.record.outbox.length === 0) return false;
+      await this.flush(stored);
+      return true;
+    });
+  }
+
+  private async definitionOf(record: ExecutionRecord): Promise<WorkflowDefinition> {
+    const registered = await this.definitions.get(record.workflowId, record.version);
+    if (!registered) {
+      throw new BatonError(
+        ErrorCode.UNAVAILABLE,
+        `definition ${record.workflowId} v${record.version} of execution ${record.id} is not available`,
+        { retryable: true },
+      );
+    }
+    return registered.definition;
+  }
+
+  private async flush(stored: StoredExecution): Promise<void> {
+    if (stored.flushed) return;
+    const outbox = stored.record.outbox;
+    if (outbox.length > 0) {
+      await Promise.all(
+        outbox.map((entry) =>
+          this.publisher.publish(entry.subject, entry.body, {
+            msgId: entry.msgId,
+            ...(entry.headers ? { headers: entry.headers } : {}),
+          }),
+        ),
+      );
+    }
+    this.store.markFlushed(stored);
+  }
+}
