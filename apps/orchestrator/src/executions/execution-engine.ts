@@ -53,6 +53,8 @@ export interface StartParams {
   input: unknown;
   cause: string;
   trace?: Record<string, string>;
+  /** The execution could not even start (its trigger's input failed): it is recorded as FAILED. */
+  error?: ErrorInfo;
 }
 
 /**
@@ -92,7 +94,8 @@ export class ExecutionEngine {
     };
     const draft = new Draft(record, at, this.nonce);
     draft.event(HistoryEventType.EXECUTION_STARTED, { data: { input: params.input, cause: params.cause } });
-    await this.advance(def, draft);
+    if (params.error) this.failExecution(draft, undefined, params.error);
+    else await this.advance(def, draft);
     return this.finish(def, draft);
   }
 

@@ -1,4 +1,4 @@
-import { BatonError, ErrorCode, isBatonError } from '@baton/contracts';
+import { BatonError, ErrorCode, isBatonError, isTerminalExecutionStatus } from '@baton/contracts';
 import type { TaskResult, WorkflowDefinition } from '@baton/contracts';
 
 import type { ExecutionEngine, StartParams } from './execution-engine';
@@ -23,6 +23,16 @@ export interface FaultPoints {
 
 const MAX_CAS_ATTEMPTS = 16;
 
+export interface RunnerOptions {
+  /**
+   * A record read from the store has its outbox re-published only if it was written less than this long
+   * ago: inside the streams' duplicate window (2 min) copies are dropped by `Nats-Msg-Id`. An older outbox
+   * was published long ago or is re-driven by the sweep, which checks the task backlog first (ADR 0007).
+   */
+  republishWindowMs: number;
+  now?: () => number;
+}
+
 /**
  * Runs transitions: load the record, let the engine compute the next one, write it with compare-and-set,
  * then publish its outbox with stable message ids. Work on one execution is serialised in this process;
@@ -39,6 +49,7 @@ export class ExecutionRunner {
     private readonly definitions: DefinitionSource,
     private readonly publisher: OutboxPublisher,
     private readonly faults: FaultPoints = { hit: () => undefined },
+    private readonly options: RunnerOptions = { republishWindowMs: 100_000 },
   ) {}
 
   /** Starts an execution once: an existing id returns the existing record (`created: false`). */
@@ -52,7 +63,7 @@ export class ExecutionRunner {
       const record = await this.engine.start(def, params);
       const created = await this.store.create(record);
       if (!created) {
-        const winner = await this.store.load(params.executionId, { fresh: true });
+        const winner = await this.store.load(params.executionId, { bypassCache: true });
         if (!winner) throw new BatonError(ErrorCode.UNAVAILABLE, `execution ${params.executionId} vanished`);
         await this.flush(winner);
         return { record: winner.record, created: false };
@@ -63,11 +74,14 @@ export class ExecutionRunner {
     });
   }
 
-  /** Applies a worker's result to its execution (idempotent under redelivery). */
-  async applyResult(result: TaskResult): Promise<void> {
-    await this.locks.run(result.executionId, async () => {
+  /**
+   * Applies a worker's result to its execution (idempotent under redelivery). Returns the written record
+   * and whether this transition finished the execution, or `undefined` when nothing changed.
+   */
+  async applyResult(result: TaskResult): Promise<{ record: ExecutionRecord; finishedNow: boolean } | undefined> {
+    return this.locks.run(result.executionId, async () => {
       for (let attempt = 0; attempt < MAX_CAS_ATTEMPTS; attempt++) {
-        const stored = await this.store.load(result.executionId, { fresh: attempt > 0 });
+        const stored = await this.store.load(result.executionId, { bypassCache: attempt > 0 });
         if (!stored) {
           throw new BatonError(ErrorCode.NOT_FOUND, `result for unknown execution ${result.executionId}`, {
             retryable: false,
@@ -76,7 +90,7 @@ export class ExecutionRunner {
         await this.flush(stored);
         const def = await this.definitionOf(stored.record);
         const next = await this.engine.applyResult(def, stored.record, result);
-        if (!next) return;
+        if (!next) return undefined;
         let written: StoredExecution;
         try {
           written = await this.store.update(next, stored);
@@ -86,7 +100,10 @@ export class ExecutionRunner {
         }
         this.faults.hit('after-state-write');
         await this.flush(written);
-        return;
+        return {
+          record: next,
+          finishedNow: isTerminalExecutionStatus(next.status) && !isTerminalExecutionStatus(stored.record.status),
+        };
       }
       throw new BatonError(ErrorCode.CONCURRENT_UPDATE, `execution ${result.executionId} kept changing`, {
         retryable: true,
@@ -96,17 +113,12 @@ export class ExecutionRunner {
 
   /** Current record of an execution (from this process's cache or the store). */
   async get(id: string): Promise<ExecutionRecord | undefined> {
-    return (await this.store.load(id, { fresh: true }))?.record;
+    return (await this.store.load(id, { bypassCache: true }))?.record;
   }
 
-  /** Re-publishes a record's outbox (re-drive of a possibly lost publish). */
-  async redrive(id: string): Promise<boolean> {
-    return this.locks.run(id, async () => {
-      const stored = await this.store.load(id, { fresh: true });
-      if (!stored || stored.record.outbox.length === 0) return false;
-      await this.flush(stored);
-      return true;
-    });
+  /** The record as this process last saw it (no store round trip when cached). */
+  async peek(id: string): Promise<ExecutionRecord | undefined> {
+    return (await this.store.load(id))?.record;
   }
 
   private async definitionOf(record: ExecutionRecord): Promise<WorkflowDefinition> {
@@ -124,7 +136,8 @@ export class ExecutionRunner {
   private async flush(stored: StoredExecution): Promise<void> {
     if (stored.flushed) return;
     const outbox = stored.record.outbox;
-    if (outbox.length > 0) {
+    const age = (this.options.now ?? Date.now)() - Date.parse(stored.record.updatedAt);
+    if (outbox.length > 0 && (stored.writtenHere || age < this.options.republishWindowMs)) {
       await Promise.all(
         outbox.map((entry) =>
           this.publisher.publish(entry.subject, entry.body, {

@@ -10,6 +10,8 @@ export interface StoredExecution {
   kvRevision: number;
   /** True once this process published the record's outbox (so the next transition need not). */
   flushed: boolean;
+  /** True when this process wrote the record (its outbox is certainly due), false when it was read. */
+  writtenHere?: boolean;
 }
 
 /** JetStream's "wrong last sequence" API error: another writer changed the key first. */
@@ -28,8 +30,8 @@ export class ExecutionStore {
   ) {}
 
   /** The latest record, from the cache or the bucket; `undefined` when none exists. */
-  async load(id: string, opts: { fresh?: boolean } = {}): Promise<StoredExecution | undefined> {
-    if (!opts.fresh) {
+  async load(id: string, opts: { bypassCache?: boolean } = {}): Promise<StoredExecution | undefined> {
+    if (!opts.bypassCache) {
       const cached = this.cache.get(id);
       if (cached) {
         this.touch(id, cached);
@@ -41,6 +43,8 @@ export class ExecutionStore {
       this.cache.delete(id);
       return undefined;
     }
+    const cached = this.cache.get(id);
+    if (cached && cached.kvRevision === entry.revision) return cached;
     const stored: StoredExecution = { record: entry.json<ExecutionRecord>(), kvRevision: entry.revision, flushed: false };
     this.touch(id, stored);
     return stored;
@@ -50,7 +54,7 @@ export class ExecutionStore {
   async create(record: ExecutionRecord): Promise<StoredExecution | undefined> {
     try {
       const kvRevision = await this.kv.create(record.id, JSON.stringify(record));
-      const stored = { record, kvRevision, flushed: false };
+      const stored = { record, kvRevision, flushed: false, writtenHere: true };
       this.touch(record.id, stored);
       return stored;
     } catch (err) {
@@ -63,7 +67,7 @@ export class ExecutionStore {
   async update(record: ExecutionRecord, expected: StoredExecution): Promise<StoredExecution> {
     try {
       const kvRevision = await this.kv.update(record.id, JSON.stringify(record), expected.kvRevision);
-      const stored = { record, kvRevision, flushed: false };
+      const stored = { record, kvRevision, flushed: false, writtenHere: true };
       this.touch(record.id, stored);
       return stored;
     } catch (err) {

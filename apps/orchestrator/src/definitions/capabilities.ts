@@ -1,0 +1,48 @@
+import { StepType } from '@baton/contracts';
+import type { ErrorDetail, WorkflowDefinition } from '@baton/contracts';
+
+/** Step types this orchestrator executes. The others are valid definitions it refuses to register. */
+export const EXECUTABLE_STEP_TYPES: readonly string[] = [StepType.TASK, StepType.EMIT];
+
+/**
+ * Features of a valid definition that this orchestrator cannot run yet (decision, wait, parallel and
+ * subworkflow steps; retries, timeouts, compensations, error policies, budgets; trigger conditions; cron
+ * triggers). Registering such a definition is refused with a
+ * 422 naming each one, rather than accepted and failed at run time.
+ */
+export function unsupportedFeatures(def: WorkflowDefinition): ErrorDetail[] {
+  const problems: ErrorDetail[] = [];
+  def.steps.forEach((step, i) => {
+    if (!EXECUTABLE_STEP_TYPES.includes(step.type)) {
+      problems.push({
+        path: `/steps/${i}/type`,
+        message: `step type '${step.type}' is not executed by this orchestrator (supported: ${EXECUTABLE_STEP_TYPES.join(', ')})`,
+        rule: 'unsupportedStepType',
+      });
+    }
+    const notYet = (field: string, what: string) =>
+      problems.push({ path: `/steps/${i}/${field}`, message: `${what} are not supported yet`, rule: 'unsupportedField' });
+    if (step.retryPolicy !== undefined && (step.retryPolicy.maxAttempts ?? 1) > 1) notYet('retryPolicy', 'retries');
+    if (step.timeoutSeconds !== undefined) notYet('timeoutSeconds', 'step timeouts');
+    if (step.compensation !== undefined) notYet('compensation', 'compensations');
+    if (step.policy !== undefined) notYet('policy', 'error policies');
+  });
+  if (def.policies !== undefined && def.policies.length > 0) {
+    problems.push({ path: '/policies', message: 'error policies are not supported yet', rule: 'unsupportedField' });
+  }
+  if (def.budget !== undefined) {
+    problems.push({ path: '/budget', message: 'budgets are not supported yet', rule: 'unsupportedField' });
+  }
+  (def.triggers ?? []).forEach((trigger, i) => {
+    if (trigger.type === 'cron') {
+      problems.push({ path: `/triggers/${i}/type`, message: 'cron triggers are not supported yet', rule: 'unsupportedTrigger' });
+    } else if (trigger.condition !== undefined) {
+      problems.push({
+        path: `/triggers/${i}/condition`,
+        message: 'trigger conditions are not supported yet',
+        rule: 'unsupportedCondition',
+      });
+    }
+  });
+  return problems;
+}

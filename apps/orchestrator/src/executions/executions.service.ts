@@ -1,0 +1,250 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+
+import {
+  BatonError,
+  ErrorCode,
+  Headers,
+  PROTOCOL_VERSION,
+  StepStatus,
+  Subjects,
+  assertSubjectToken,
+  isTerminalExecutionStatus,
+  randomId,
+} from '@baton/contracts';
+import type { ErrorInfo, StartExecutionCommand, TaskResult, WorkflowDefinition } from '@baton/contracts';
+
+import { WorkflowRegistry } from '../definitions/workflow-registry';
+import type { OrchestratorMetrics } from '../orchestrator.metrics';
+import { EXPRESSION_EVALUATOR, ORCHESTRATOR_METRICS, OUTBOX_PUBLISHER } from '../orchestrator.tokens';
+import { decodeTaskToken } from './execution-engine';
+import type { TemplateEvaluator } from './execution-engine';
+import { ExecutionRunner } from './execution-runner';
+import type { OutboxPublisher } from './execution-runner';
+import type { ExecutionRecord } from './execution.model';
+import { startFromTrigger } from './trigger-matcher';
+import type { InboundEvent } from './trigger-matcher';
+
+export interface StartRequest {
+  input?: unknown;
+  executionId?: string;
+  version?: number;
+}
+
+/** Public view of an execution (the record without internal fields). */
+export interface ExecutionView {
+  id: string;
+  workflowId: string;
+  version: number;
+  status: string;
+  input: unknown;
+  output?: unknown;
+  error?: unknown;
+  cause: string;
+  startedAt: string;
+  updatedAt: string;
+  finishedAt?: string;
+  revision: number;
+  steps: Record<
+    string,
+    { status: string; attempt: number; input?: unknown; output?: unknown; error?: unknown; scheduledAt?: string; finishedAt?: string }
+  >;
+}
+
+/** Use cases of executions: start (API, command, event), results, human tasks, reads. */
+@Injectable()
+export class ExecutionsService {
+  private readonly logger = new Logger(ExecutionsService.name);
+
+  constructor(
+    @Inject(ExecutionRunner) private readonly runner: ExecutionRunner,
+    @Inject(WorkflowRegistry) private readonly registry: WorkflowRegistry,
+    @Inject(EXPRESSION_EVALUATOR) private readonly evaluator: TemplateEvaluator,
+    @Inject(OUTBOX_PUBLISHER) private readonly publisher: OutboxPublisher,
+    @Inject(ORCHESTRATOR_METRICS) private readonly metrics: OrchestratorMetrics,
+  ) {}
+
+  /** `POST /v1/workflows/:id/executions`: idempotent by `executionId`. */
+  async startFromApi(
+    workflowId: string,
+    request: StartRequest,
+    headers: Record<string, string[]> = {},
+  ): Promise<{ executionId: string; created: boolean; status: string }> {
+    const def = await this.definition(workflowId, request.version);
+    const executionId =
+      request.executionId === undefined ? randomId() : assertSubjectToken(request.executionId, 'executionId');
+    const existing = await this.runner.get(executionId);
+    if (existing) {
+      this.assertSameWorkflow(existing, def, request.version);
+      return { executionId, created: false, status: existing.status };
+    }
+    const { record, created } = await this.runner.start(def, {
+      executionId,
+      input: request.input ?? {},
+      cause: 'api',
+      trace: traceOf(headers),
+    });
+    if (!created) this.assertSameWorkflow(record, def, request.version);
+    else this.metrics.started(record);
+    this.observe(record);
+    return { executionId, created, status: record.status };
+  }
+
+  /** A start command from `baton.orch.start.<workflowId>`. */
+  async startFromCommand(command: StartExecutionCommand, headers: Record<string, string[]>): Promise<void> {
+    const def = await this.definition(command.workflowId, command.version);
+    const { record, created } = await this.runner.start(def, {
+      executionId: command.executionId,
+      input: command.input,
+      cause: command.cause,
+      trace: traceOf(headers),
+    });
+    if (created) {
+      this.metrics.started(record);
+      this.observe(record);
+    }
+  }
+
+  /** An event from `EVENTS`: starts every workflow whose trigger matches. */
+  async startFromEvent(event: InboundEvent, headers: Record<string, string[]>): Promise<void> {
+    const matches = this.registry.triggersFor(event.subject);
+    for (const match of matches) {
+      const start = await startFromTrigger(this.evaluator, match.workflow, match.trigger, match.index, event);
+      const { record, created } = await this.runner.start(match.workflow, {
+        executionId: start.executionId,
+        input: start.input,
+        cause: `event:${event.subject}#${event.streamSequence}`,
+        trace: traceOf(headers),
+        ...(start.error ? { error: start.error } : {}),
+      });
+      if (created) {
+        this.metrics.started(record);
+        this.observe(record);
+        if (start.error) {
+          this.logger.warn(
+            { execution_id: record.id, workflow_id: record.workflowId, subject: event.subject },
+            `trigger failed: ${start.error.message}`,
+          );
+        }
+      }
+    }
+  }
+
+  /** A worker's result (or a human task's). */
+  async applyResult(result: TaskResult): Promise<void> {
+    const before = Date.now();
+    const applied = await this.runner.applyResult(result);
+    this.metrics.transition(Date.now() - before);
+    if (applied?.finishedNow) this.metrics.finished(applied.record);
+  }
+
+  async get(id: string): Promise<ExecutionView> {
+    assertSubjectToken(id, 'executionId');
+    const record = await this.runner.get(id);
+    if (!record) throw new BatonError(ErrorCode.NOT_FOUND, `execution ${id} not found`, { retryable: false });
+    return viewOf(record);
+  }
+
+  /** `POST /v1/tasks/:token/complete|fail`: publishes the result like a worker would. */
+  async completeTask(token: string, outcome: { output?: unknown } | { error: ErrorInfo }): Promise<{ taskId: string }> {
+    const parsed = decodeTaskToken(token);
+    const record = await this.runner.get(parsed.executionId);
+    const step = record?.steps[parsed.stepId];
+    if (!record || !step || step.nonce !== parsed.nonce || step.attempt !== parsed.attempt) {
+      throw new BatonError(ErrorCode.NOT_FOUND, 'unknown or malformed task token', { retryable: false });
+    }
+    if (
+      isTerminalExecutionStatus(record.status) ||
+      (step.status !== StepStatus.SCHEDULED && step.status !== StepStatus.RUNNING)
+    ) {
+      throw new BatonError(ErrorCode.CONFLICT, `task ${step.taskId} is already ${step.status}`, { retryable: false });
+    }
+    const taskId = step.taskId as string;
+    const result: TaskResult = {
+      protocol: PROTOCOL_VERSION,
+      taskId,
+      executionId: record.id,
+      stepId: parsed.stepId,
+      attempt: parsed.attempt,
+      ...('error' in outcome
+        ? { status: 'failed' as const, error: outcome.error }
+        : { status: 'completed' as const, output: outcome.output }),
+      workerId: 'http',
+      finishedAt: new Date().toISOString(),
+    };
+    await this.publisher.publish(Subjects.result(record.id), result, {
+      msgId: `result:${taskId}`,
+      headers: { [Headers.EXECUTION_ID]: record.id, ...(record.trace ?? {}) },
+    });
+    return { taskId };
+  }
+
+  private async definition(workflowId: string, version?: number): Promise<WorkflowDefinition> {
+    const registered = await this.registry.get(workflowId, version);
+    if (!registered || (version === undefined && registered.deleted)) {
+      throw new BatonError(
+        ErrorCode.NOT_FOUND,
+        version === undefined ? `workflow ${workflowId} not found` : `workflow ${workflowId} version ${version} not found`,
+        { retryable: false },
+      );
+    }
+    if (registered.deleted) {
+      throw new BatonError(ErrorCode.NOT_FOUND, `workflow ${workflowId} version ${version} was deleted`, {
+        retryable: false,
+      });
+    }
+    return registered.definition;
+  }
+
+  private assertSameWorkflow(record: ExecutionRecord, def: WorkflowDefinition, version?: number): void {
+    if (record.workflowId !== def.id || (version !== undefined && record.version !== version)) {
+      throw new BatonError(
+        ErrorCode.CONFLICT,
+        `execution ${record.id} already exists for workflow ${record.workflowId} version ${record.version}`,
+        { retryable: false },
+      );
+    }
+  }
+
+  private observe(record: ExecutionRecord): void {
+    if (isTerminalExecutionStatus(record.status)) this.metrics.finished(record);
+  }
+}
+
+function traceOf(headers: Record<string, string[]>): Record<string, string> {
+  const trace: Record<string, string> = {};
+  for (const name of [Headers.TRACEPARENT, Headers.TRACESTATE]) {
+    const value = headers[name]?.[0];
+    if (value) trace[name] = value;
+  }
+  return trace;
+}
+
+export function viewOf(record: ExecutionRecord): ExecutionView {
+  const steps: ExecutionView['steps'] = {};
+  for (const [id, step] of Object.entries(record.steps)) {
+    steps[id] = {
+      status: step.status,
+      attempt: step.attempt,
+      ...(step.input !== undefined ? { input: step.input } : {}),
+      ...(step.output !== undefined ? { output: step.output } : {}),
+      ...(step.error ? { error: step.error } : {}),
+      ...(step.scheduledAt ? { scheduledAt: step.scheduledAt } : {}),
+      ...(step.finishedAt ? { finishedAt: step.finishedAt } : {}),
+    };
+  }
+  return {
+    id: record.id,
+    workflowId: record.workflowId,
+    version: record.version,
+    status: record.status,
+    input: record.input,
+    ...(record.output !== undefined ? { output: record.output } : {}),
+    ...(record.error ? { error: record.error } : {}),
+    cause: record.cause,
+    startedAt: record.startedAt,
+    updatedAt: record.updatedAt,
+    ...(record.finishedAt ? { finishedAt: record.finishedAt } : {}),
+    revision: record.revision,
+    steps,
+  };
+}

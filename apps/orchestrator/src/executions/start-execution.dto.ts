@@ -1,0 +1,31 @@
+import { ApiPropertyOptional } from '@nestjs/swagger';
+
+/** Body of `POST /v1/workflows/:id/executions`. */
+export class StartExecutionDto {
+  @ApiPropertyOptional({ description: 'Input of the execution ($input)', type: 'object', additionalProperties: true })
+  input?: unknown;
+
+  @ApiPropertyOptional({
+    description: 'Idempotency: repeating the same id returns the same execution. [A-Za-z0-9_-], at most 128.',
+  })
+  executionId?: string;
+
+  @ApiPropertyOptional({ description: 'Workflow version; the latest when absent', minimum: 1 })
+  version?: number;
+}
+
+/** Body of `POST /v1/tasks/:token/complete`. */
+export class CompleteTaskDto {
+  @ApiPropertyOptional({ description: 'Output of the task', type: 'object', additionalProperties: true })
+  output?: unknown;
+}
+
+/** Body of `POST /v1/tasks/:token/fail`. */
+export class FailTaskDto {
+  @ApiPropertyOptional({
+    description: 'Error: { type, message, nonRetryable? }',
+    type: 'object',
+    additionalProperties: true,
+  })
+  error?: unknown;
+}
