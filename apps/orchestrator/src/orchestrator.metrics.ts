@@ -48,7 +48,10 @@ export class OrchestratorMetrics {
     const started = Date.parse(record.startedAt);
     const finished = Date.parse(record.finishedAt ?? record.updatedAt);
     if (Number.isFinite(started) && Number.isFinite(finished)) {
-      this.durationSeconds.observe({ workflow: record.workflowId, status }, Math.max(0, finished - started) / 1000);
+      this.durationSeconds.observe(
+        { workflow: record.workflowId, status },
+        Math.max(0, finished - started) / 1000,
+      );
     }
   }
 

@@ -3,7 +3,8 @@ import { z } from 'zod';
 import { DEFAULT_MAX_OUTPUT_BYTES, DEFAULT_MAX_STATE_BYTES } from '@baton/contracts';
 import { commonEnvSchema } from '@baton/service-kit';
 
-const int = (min: number, max: number, fallback: number) => z.coerce.number().int().min(min).max(max).default(fallback);
+const int = (min: number, max: number, fallback: number) =>
+  z.coerce.number().int().min(min).max(max).default(fallback);
 
 /** Orchestrator settings: the common ones (CONTRACT §1) plus its own tuning knobs. */
 export const orchestratorEnvSchema = commonEnvSchema.extend({
@@ -27,7 +28,10 @@ export const orchestratorEnvSchema = commonEnvSchema.extend({
    */
   BATON_FAULTS: z
     .string()
-    .regex(/^$|^[a-z-]+:(0(\.\d+)?|1(\.0+)?)(,[a-z-]+:(0(\.\d+)?|1(\.0+)?))*$/, 'must be point:probability[,point:probability]')
+    .regex(
+      /^$|^[a-z-]+:(0(\.\d+)?|1(\.0+)?)(,[a-z-]+:(0(\.\d+)?|1(\.0+)?))*$/,
+      'must be point:probability[,point:probability]',
+    )
     .default(''),
 });
 

@@ -21,21 +21,34 @@ export function unsupportedFeatures(def: WorkflowDefinition): ErrorDetail[] {
       });
     }
     const notYet = (field: string, what: string) =>
-      problems.push({ path: `/steps/${i}/${field}`, message: `${what} are not supported yet`, rule: 'unsupportedField' });
-    if (step.retryPolicy !== undefined && (step.retryPolicy.maxAttempts ?? 1) > 1) notYet('retryPolicy', 'retries');
+      problems.push({
+        path: `/steps/${i}/${field}`,
+        message: `${what} are not supported yet`,
+        rule: 'unsupportedField',
+      });
+    if (step.retryPolicy !== undefined && (step.retryPolicy.maxAttempts ?? 1) > 1)
+      notYet('retryPolicy', 'retries');
     if (step.timeoutSeconds !== undefined) notYet('timeoutSeconds', 'step timeouts');
     if (step.compensation !== undefined) notYet('compensation', 'compensations');
     if (step.policy !== undefined) notYet('policy', 'error policies');
   });
   if (def.policies !== undefined && def.policies.length > 0) {
-    problems.push({ path: '/policies', message: 'error policies are not supported yet', rule: 'unsupportedField' });
+    problems.push({
+      path: '/policies',
+      message: 'error policies are not supported yet',
+      rule: 'unsupportedField',
+    });
   }
   if (def.budget !== undefined) {
     problems.push({ path: '/budget', message: 'budgets are not supported yet', rule: 'unsupportedField' });
   }
   (def.triggers ?? []).forEach((trigger, i) => {
     if (trigger.type === 'cron') {
-      problems.push({ path: `/triggers/${i}/type`, message: 'cron triggers are not supported yet', rule: 'unsupportedTrigger' });
+      problems.push({
+        path: `/triggers/${i}/type`,
+        message: 'cron triggers are not supported yet',
+        rule: 'unsupportedTrigger',
+      });
     } else if (trigger.condition !== undefined) {
       problems.push({
         path: `/triggers/${i}/condition`,

@@ -57,7 +57,9 @@ export class WorkflowRegistry {
    * Registers a validated definition. Identical re-registration is `unchanged` (and revives a deleted one);
    * a different body for an existing (id, version) is a 409 CONFLICT.
    */
-  async register(definition: WorkflowDefinition): Promise<{ outcome: RegisterOutcome; workflow: RegisteredWorkflow }> {
+  async register(
+    definition: WorkflowDefinition,
+  ): Promise<{ outcome: RegisterOutcome; workflow: RegisteredWorkflow }> {
     const key = keyOf(definition.id, definition.version);
     const digest = definitionDigest(definition);
     const workflow: RegisteredWorkflow = { definition, registeredAt: new Date().toISOString(), digest };
@@ -76,14 +78,21 @@ export class WorkflowRegistry {
         throw new BatonError(
           ErrorCode.CONFLICT,
           `workflow ${definition.id} version ${definition.version} is already registered with a different definition; register a new version`,
-          { retryable: false, details: [{ path: '/version', message: 'version already registered', rule: 'immutableVersion' }] },
+          {
+            retryable: false,
+            details: [{ path: '/version', message: 'version already registered', rule: 'immutableVersion' }],
+          },
         );
       }
       if (!existing.deleted) {
         this.remember(existing, entry.revision);
         return { outcome: 'unchanged', workflow: existing };
       }
-      const revived: RegisteredWorkflow = { ...existing, deleted: false, registeredAt: workflow.registeredAt };
+      const revived: RegisteredWorkflow = {
+        ...existing,
+        deleted: false,
+        registeredAt: workflow.registeredAt,
+      };
       try {
         const kvRevision = await this.kv.update(key, JSON.stringify(revived), entry.revision);
         this.remember(revived, kvRevision);
@@ -92,7 +101,10 @@ export class WorkflowRegistry {
         if (!isWrongLastSequence(err)) throw unavailable(err);
       }
     }
-    throw new BatonError(ErrorCode.CONCURRENT_UPDATE, `workflow ${definition.id} is being changed concurrently`);
+    throw new BatonError(
+      ErrorCode.CONCURRENT_UPDATE,
+      `workflow ${definition.id} is being changed concurrently`,
+    );
   }
 
   /** A version (or the latest live one). Deleted versions stay readable by explicit version. */
@@ -197,8 +209,12 @@ function keyOf(id: string, version: number): string {
 }
 
 function unavailable(err: unknown): BatonError {
-  return new BatonError(ErrorCode.UNAVAILABLE, `workflow store unavailable: ${(err as Error)?.message ?? err}`, {
-    retryable: true,
-    cause: err,
-  });
+  return new BatonError(
+    ErrorCode.UNAVAILABLE,
+    `workflow store unavailable: ${(err as Error)?.message ?? err}`,
+    {
+      retryable: true,
+      cause: err,
+    },
+  );
 }

@@ -17,7 +17,10 @@ export class WorkflowsService {
   async register(body: unknown): Promise<{ outcome: RegisterOutcome; workflow: RegisteredWorkflow }> {
     const validated = validateDefinition(body);
     if (!validated.ok) {
-      throw validationError(`workflow definition is invalid (${validated.errors.length} problems)`, validated.errors);
+      throw validationError(
+        `workflow definition is invalid (${validated.errors.length} problems)`,
+        validated.errors,
+      );
     }
     const unsupported = unsupportedFeatures(validated.definition);
     if (unsupported.length > 0) {
@@ -55,7 +58,9 @@ export class WorkflowsService {
     if (id.length > 128 || !WORKFLOW_ID.test(id)) {
       throw new BatonError(ErrorCode.BAD_REQUEST, `invalid workflow id ${JSON.stringify(id.slice(0, 80))}`, {
         retryable: false,
-        details: [{ path: '/id', message: 'must match [a-z0-9-]+ (at most 128 characters)', rule: 'workflowId' }],
+        details: [
+          { path: '/id', message: 'must match [a-z0-9-]+ (at most 128 characters)', rule: 'workflowId' },
+        ],
       });
     }
   }

@@ -346,7 +346,10 @@ export class ExecutionEngine {
     record.status = ExecutionStatus.FAILED;
     record.error = { ...error, ...(stepId ? { stepId } : {}) };
     record.finishedAt = draft.at;
-    draft.event(HistoryEventType.EXECUTION_FAILED, { status: ExecutionStatus.FAILED, data: { error: record.error } });
+    draft.event(HistoryEventType.EXECUTION_FAILED, {
+      status: ExecutionStatus.FAILED,
+      data: { error: record.error },
+    });
   }
 
   private async completeExecution(def: WorkflowDefinition, draft: Draft): Promise<void> {
@@ -364,7 +367,10 @@ export class ExecutionEngine {
     record.status = ExecutionStatus.COMPLETED;
     record.output = output;
     record.finishedAt = draft.at;
-    draft.event(HistoryEventType.EXECUTION_COMPLETED, { status: ExecutionStatus.COMPLETED, data: { output } });
+    draft.event(HistoryEventType.EXECUTION_COMPLETED, {
+      status: ExecutionStatus.COMPLETED,
+      data: { output },
+    });
   }
 
   /** Closes a transition: revision, history batch and completion notice into the outbox, size bound. */
@@ -447,10 +453,7 @@ class Draft {
     return !this.wasTerminal && isTerminalExecutionStatus(this.record.status);
   }
 
-  event(
-    type: HistoryEventTypeT,
-    fields: Omit<HistoryEvent, 'seq' | 'type' | 'at'> = {},
-  ): void {
+  event(type: HistoryEventTypeT, fields: Omit<HistoryEvent, 'seq' | 'type' | 'at'> = {}): void {
     this.record.seq += 1;
     this.events.push({ seq: this.record.seq, type, at: this.at, ...fields });
   }
@@ -469,7 +472,9 @@ export interface TaskToken {
 
 /** The token of a task: unguessable (random nonce kept in the step record), checked on use. */
 export function encodeTaskToken(token: TaskToken): string {
-  return Buffer.from(`${token.executionId}|${token.stepId}|${token.attempt}|${token.nonce}`).toString('base64url');
+  return Buffer.from(`${token.executionId}|${token.stepId}|${token.attempt}|${token.nonce}`).toString(
+    'base64url',
+  );
 }
 
 export function decodeTaskToken(token: string): TaskToken {
@@ -492,7 +497,12 @@ export function bindingsOf(record: ExecutionRecord): ExpressionBindings {
   return {
     input: record.input,
     steps,
-    execution: { id: record.id, workflowId: record.workflowId, version: record.version, startedAt: record.startedAt },
+    execution: {
+      id: record.id,
+      workflowId: record.workflowId,
+      version: record.version,
+      startedAt: record.startedAt,
+    },
   };
 }
 
@@ -521,7 +531,8 @@ function summarize(record: ExecutionRecord): Record<string, StepSummary> {
 
 function staleReason(record: ExecutionRecord, step: StepRecord, result: TaskResult): string {
   if (isTerminalExecutionStatus(record.status)) return `execution is ${record.status}`;
-  if (step.taskId !== result.taskId) return `current attempt is ${step.attempt} (task ${step.taskId ?? 'none'})`;
+  if (step.taskId !== result.taskId)
+    return `current attempt is ${step.attempt} (task ${step.taskId ?? 'none'})`;
   return `step is ${step.status}`;
 }
 

@@ -8,7 +8,11 @@ import { KeyedMutex } from './keyed-mutex';
 
 /** Publishes one outbox message with its stable id (JetStreamPublisher satisfies this). */
 export interface OutboxPublisher {
-  publish(subject: string, body: unknown, opts: { msgId: string; headers?: Record<string, string> }): Promise<unknown>;
+  publish(
+    subject: string,
+    body: unknown,
+    opts: { msgId: string; headers?: Record<string, string> },
+  ): Promise<unknown>;
 }
 
 /** Looks up a registered definition by id and version. */
@@ -53,7 +57,10 @@ export class ExecutionRunner {
   ) {}
 
   /** Starts an execution once: an existing id returns the existing record (`created: false`). */
-  async start(def: WorkflowDefinition, params: StartParams): Promise<{ record: ExecutionRecord; created: boolean }> {
+  async start(
+    def: WorkflowDefinition,
+    params: StartParams,
+  ): Promise<{ record: ExecutionRecord; created: boolean }> {
     return this.locks.run(params.executionId, async () => {
       const existing = await this.store.load(params.executionId);
       if (existing) {
@@ -78,7 +85,9 @@ export class ExecutionRunner {
    * Applies a worker's result to its execution (idempotent under redelivery). Returns the written record
    * and whether this transition finished the execution, or `undefined` when nothing changed.
    */
-  async applyResult(result: TaskResult): Promise<{ record: ExecutionRecord; finishedNow: boolean } | undefined> {
+  async applyResult(
+    result: TaskResult,
+  ): Promise<{ record: ExecutionRecord; finishedNow: boolean } | undefined> {
     return this.locks.run(result.executionId, async () => {
       for (let attempt = 0; attempt < MAX_CAS_ATTEMPTS; attempt++) {
         const stored = await this.store.load(result.executionId, { bypassCache: attempt > 0 });
@@ -102,7 +111,8 @@ export class ExecutionRunner {
         await this.flush(written);
         return {
           record: next,
-          finishedNow: isTerminalExecutionStatus(next.status) && !isTerminalExecutionStatus(stored.record.status),
+          finishedNow:
+            isTerminalExecutionStatus(next.status) && !isTerminalExecutionStatus(stored.record.status),
         };
       }
       throw new BatonError(ErrorCode.CONCURRENT_UPDATE, `execution ${result.executionId} kept changing`, {

@@ -45,7 +45,11 @@ export class ExecutionStore {
     }
     const cached = this.cache.get(id);
     if (cached && cached.kvRevision === entry.revision) return cached;
-    const stored: StoredExecution = { record: entry.json<ExecutionRecord>(), kvRevision: entry.revision, flushed: false };
+    const stored: StoredExecution = {
+      record: entry.json<ExecutionRecord>(),
+      kvRevision: entry.revision,
+      flushed: false,
+    };
     this.touch(id, stored);
     return stored;
   }
@@ -114,8 +118,12 @@ export function isWrongLastSequence(err: unknown): boolean {
 }
 
 function unavailable(err: unknown): BatonError {
-  return new BatonError(ErrorCode.UNAVAILABLE, `execution store unavailable: ${(err as Error)?.message ?? err}`, {
-    retryable: true,
-    cause: err,
-  });
+  return new BatonError(
+    ErrorCode.UNAVAILABLE,
+    `execution store unavailable: ${(err as Error)?.message ?? err}`,
+    {
+      retryable: true,
+      cause: err,
+    },
+  );
 }

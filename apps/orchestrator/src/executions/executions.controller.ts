@@ -54,14 +54,18 @@ export class ExecutionsController {
   }
 
   @Get('executions/:id')
-  @ApiOperation({ summary: 'The live state of an execution: status, per-step states, attempts, outputs, errors' })
+  @ApiOperation({
+    summary: 'The live state of an execution: status, per-step states, attempts, outputs, errors',
+  })
   get(@Param('id') id: string) {
     return this.executions.get(id);
   }
 
   @Post('tasks/:token/complete')
   @HttpCode(202)
-  @ApiOperation({ summary: 'Complete a task for a human or an external system, with the token carried in the task' })
+  @ApiOperation({
+    summary: 'Complete a task for a human or an external system, with the token carried in the task',
+  })
   complete(@Param('token') token: string, @Body() body: CompleteTaskDto) {
     const { output } = parse(completeSchema, body ?? {}, 'body');
     return this.executions.completeTask(token, { output });
@@ -84,10 +88,14 @@ function parse<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
     message: issue.message,
     rule: issue.code,
   }));
-  throw new BatonError(ErrorCode.VALIDATION_FAILED, `invalid ${what}: ${details.map((d) => `${d.path} ${d.message}`).join('; ')}`, {
-    details,
-    retryable: false,
-  });
+  throw new BatonError(
+    ErrorCode.VALIDATION_FAILED,
+    `invalid ${what}: ${details.map((d) => `${d.path} ${d.message}`).join('; ')}`,
+    {
+      details,
+      retryable: false,
+    },
+  );
 }
 
 function headersOf(req: Request): Record<string, string[]> {

@@ -46,7 +46,15 @@ export interface ExecutionView {
   revision: number;
   steps: Record<
     string,
-    { status: string; attempt: number; input?: unknown; output?: unknown; error?: unknown; scheduledAt?: string; finishedAt?: string }
+    {
+      status: string;
+      attempt: number;
+      input?: unknown;
+      output?: unknown;
+      error?: unknown;
+      scheduledAt?: string;
+      finishedAt?: string;
+    }
   >;
 }
 
@@ -145,7 +153,10 @@ export class ExecutionsService {
   }
 
   /** `POST /v1/tasks/:token/complete|fail`: publishes the result like a worker would. */
-  async completeTask(token: string, outcome: { output?: unknown } | { error: ErrorInfo }): Promise<{ taskId: string }> {
+  async completeTask(
+    token: string,
+    outcome: { output?: unknown } | { error: ErrorInfo },
+  ): Promise<{ taskId: string }> {
     const parsed = decodeTaskToken(token);
     const record = await this.runner.get(parsed.executionId);
     const step = record?.steps[parsed.stepId];
@@ -156,7 +167,9 @@ export class ExecutionsService {
       isTerminalExecutionStatus(record.status) ||
       (step.status !== StepStatus.SCHEDULED && step.status !== StepStatus.RUNNING)
     ) {
-      throw new BatonError(ErrorCode.CONFLICT, `task ${step.taskId} is already ${step.status}`, { retryable: false });
+      throw new BatonError(ErrorCode.CONFLICT, `task ${step.taskId} is already ${step.status}`, {
+        retryable: false,
+      });
     }
     const taskId = step.taskId as string;
     const result: TaskResult = {
@@ -183,7 +196,9 @@ export class ExecutionsService {
     if (!registered || (version === undefined && registered.deleted)) {
       throw new BatonError(
         ErrorCode.NOT_FOUND,
-        version === undefined ? `workflow ${workflowId} not found` : `workflow ${workflowId} version ${version} not found`,
+        version === undefined
+          ? `workflow ${workflowId} not found`
+          : `workflow ${workflowId} version ${version} not found`,
         { retryable: false },
       );
     }

@@ -4,7 +4,11 @@ describe('ProcessFaultPoints', () => {
   it('fires a configured point with its probability and ignores others', () => {
     const fired: string[] = [];
     const rolls = [0.01, 0.9];
-    const faults = new ProcessFaultPoints('after-state-write:0.5', (p) => fired.push(p), () => rolls.shift() ?? 1);
+    const faults = new ProcessFaultPoints(
+      'after-state-write:0.5',
+      (p) => fired.push(p),
+      () => rolls.shift() ?? 1,
+    );
     expect(faults.enabled).toBe(true);
     faults.hit('after-state-write');
     faults.hit('after-state-write');

@@ -74,8 +74,12 @@ function check(schema: z.ZodType, data: unknown, what: string): unknown {
 }
 
 function invalid(what: string, details: ErrorDetail[]): BatonError {
-  return new BatonError(ErrorCode.VALIDATION_FAILED, `malformed ${what}: ${details.map((d) => `${d.path} ${d.message}`).join('; ')}`, {
-    details,
-    retryable: false,
-  });
+  return new BatonError(
+    ErrorCode.VALIDATION_FAILED,
+    `malformed ${what}: ${details.map((d) => `${d.path} ${d.message}`).join('; ')}`,
+    {
+      details,
+      retryable: false,
+    },
+  );
 }

@@ -23,7 +23,7 @@ export class OrchestratorHandler {
     durable: Durables.ORCHESTRATOR,
     filterSubject: Subjects.orchAll,
     concurrency: ORCH_CONCURRENCY,
-    ackWaitMs: 30_000,
+    ackWaitMs: 10_000,
     maxDeliver: 20,
   })
   async handle(data: unknown, ctx: JetStreamContext): Promise<void> {
@@ -36,6 +36,8 @@ export class OrchestratorHandler {
       await this.executions.startFromCommand(parseStartCommand(data, id), ctx.headers());
       return;
     }
-    throw new BatonError(ErrorCode.VALIDATION_FAILED, `no handler for subject ${ctx.subject}`, { retryable: false });
+    throw new BatonError(ErrorCode.VALIDATION_FAILED, `no handler for subject ${ctx.subject}`, {
+      retryable: false,
+    });
   }
 }

@@ -43,7 +43,13 @@ export class Redriver {
   }
 
   async sweep(): Promise<RedriveReport> {
-    const report: RedriveReport = { scanned: 0, stale: 0, republished: 0, tasksRepublished: 0, tasksStillQueued: 0 };
+    const report: RedriveReport = {
+      scanned: 0,
+      stale: 0,
+      republished: 0,
+      tasksRepublished: 0,
+      tasksStillQueued: 0,
+    };
     let counts: Map<string, number> | undefined;
     const now = this.now();
     for await (const id of this.store.ids()) {

@@ -2,7 +2,11 @@ import { ApiPropertyOptional } from '@nestjs/swagger';
 
 /** Body of `POST /v1/workflows/:id/executions`. */
 export class StartExecutionDto {
-  @ApiPropertyOptional({ description: 'Input of the execution ($input)', type: 'object', additionalProperties: true })
+  @ApiPropertyOptional({
+    description: 'Input of the execution ($input)',
+    type: 'object',
+    additionalProperties: true,
+  })
   input?: unknown;
 
   @ApiPropertyOptional({

@@ -62,5 +62,9 @@ export async function startFromTrigger(
 
 function errorOf(err: unknown): ErrorInfo {
   if (isBatonError(err)) return { type: err.code, message: err.message, nonRetryable: true };
-  return { type: ErrorCode.EXPRESSION_FAILED, message: err instanceof Error ? err.message : String(err), nonRetryable: true };
+  return {
+    type: ErrorCode.EXPRESSION_FAILED,
+    message: err instanceof Error ? err.message : String(err),
+    nonRetryable: true,
+  };
 }

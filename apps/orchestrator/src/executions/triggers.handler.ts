@@ -22,7 +22,7 @@ export class TriggersHandler {
     durable: Durables.ORCHESTRATOR_TRIGGERS,
     filterSubject: Subjects.eventsAll,
     concurrency: TRIGGER_CONCURRENCY,
-    ackWaitMs: 30_000,
+    ackWaitMs: 10_000,
     maxDeliver: 20,
     deliverPolicy: 'new',
   })

@@ -1,0 +1,47 @@
+/**
+ * A worker for the e2e suites: records every effect it applies (one JSON line per handler run, keyed by
+ * the task's idempotency key) so tests can count effects per key, and returns a small output.
+ * Configured by environment: E2E_ACTIONS, E2E_FAIL_ACTIONS, E2E_DELAY_MS, E2E_CONCURRENCY, E2E_EFFECTS_FILE.
+ */
+import { appendFileSync } from 'node:fs';
+
+import { Worker } from '@baton/worker';
+
+async function main(): Promise<void> {
+  const actions = (process.env['E2E_ACTIONS'] ?? '').split(',').filter(Boolean);
+  const failing = new Set((process.env['E2E_FAIL_ACTIONS'] ?? '').split(',').filter(Boolean));
+  const delayMs = Number(process.env['E2E_DELAY_MS'] ?? '0');
+  const concurrency = Number(process.env['E2E_CONCURRENCY'] ?? '32');
+  const effectsFile = process.env['E2E_EFFECTS_FILE'] ?? '';
+  const worker = await Worker.connect({ servers: process.env['NATS_URL'] ?? 'nats://127.0.0.1:4222', name: 'e2e-worker', concurrency });
+  for (const action of [...actions, ...failing]) {
+    worker.handle(action, async (input, ctx) => {
+      if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs));
+      if (failing.has(action)) {
+        const error = new Error(`${action} failed on purpose`);
+        error.name = 'E2eFailure';
+        throw error;
+      }
+      if (effectsFile) {
+        appendFileSync(
+          effectsFile,
+          `${JSON.stringify({ key: ctx.idempotencyKey, action, attempt: ctx.attempt, taskId: ctx.taskId, pid: process.pid })}\n`,
+        );
+      }
+      const value = (input as { value?: unknown } | null)?.value;
+      return { action, key: ctx.idempotencyKey, ...(value !== undefined ? { value } : {}) };
+    });
+  }
+  await worker.start();
+  process.stdout.write(`worker ready ${actions.join(',')}\n`);
+  const stop = () => {
+    void worker.close().then(() => process.exit(0));
+  };
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`effect worker failed: ${(err as Error)?.stack ?? String(err)}\n`);
+  process.exit(1);
+});

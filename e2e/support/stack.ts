@@ -1,0 +1,254 @@
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+
+import { connect } from '@nats-io/transport-node';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { jetstream } from '@nats-io/jetstream';
+import type { JetStreamClient } from '@nats-io/jetstream';
+
+import { createTestDatabase, getFreePort, startNatsServer, waitFor } from '@baton/testing';
+import type { NatsServerHandle, TestDatabase } from '@baton/testing';
+
+export const ROOT = path.resolve(__dirname, '..', '..');
+
+export const SERVICE_NAMES = ['orchestrator', 'scheduler', 'rule-engine', 'state-store', 'telemetry'] as const;
+export type ServiceName = (typeof SERVICE_NAMES)[number];
+
+const USES_DATABASE: ReadonlySet<ServiceName> = new Set(['scheduler', 'rule-engine', 'state-store']);
+
+/** One child process (a service or a worker) with its captured output. */
+export class ChildHandle {
+  proc?: ChildProcess;
+  readonly output: string[] = [];
+  private exited?: Promise<void>;
+
+  constructor(
+    readonly name: string,
+    private readonly script: string,
+    private readonly env: () => NodeJS.ProcessEnv,
+  ) {}
+
+  start(): void {
+    const proc = spawn(process.execPath, [this.script], {
+      cwd: ROOT,
+      env: this.env(),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    this.proc = proc;
+    const keep = (chunk: Buffer) => {
+      for (const line of chunk.toString().split('\n')) {
+        if (line.trim()) this.output.push(line);
+      }
+      if (this.output.length > 400) this.output.splice(0, this.output.length - 400);
+    };
+    proc.stdout?.on('data', keep);
+    proc.stderr?.on('data', keep);
+    this.exited = new Promise((resolve) => proc.once('exit', () => resolve()));
+  }
+
+  get running(): boolean {
+    return this.proc !== undefined && this.proc.exitCode === null && this.proc.signalCode === null;
+  }
+
+  /** Sends `signal` and waits for the process to exit. */
+  async signal(signal: NodeJS.Signals): Promise<void> {
+    if (!this.running) return;
+    this.proc?.kill(signal);
+    await this.exited;
+  }
+
+  /** SIGTERM, then SIGKILL after a grace period. */
+  async stop(graceMs = 15_000): Promise<void> {
+    if (!this.running) return;
+    const timer = setTimeout(() => this.proc?.kill('SIGKILL'), graceMs);
+    await this.signal('SIGTERM');
+    clearTimeout(timer);
+  }
+
+  tail(lines = 40): string {
+    return this.output.slice(-lines).join('\n');
+  }
+}
+
+export interface ServiceHandle extends ChildHandle {
+  port: number;
+  url: string;
+}
+
+export interface WorkerOptions {
+  actions: string[];
+  /** Actions whose handler throws (type `E2eFailure`). */
+  failActions?: string[];
+  /** Milliseconds each handler waits before returning. */
+  delayMs?: number;
+  concurrency?: number;
+}
+
+/**
+ * A whole Baton stack for one test file: its own nats-server on a free port, its own database, the five
+ * services as separate processes (from dist/) and any number of effect-recording workers.
+ */
+export class Stack {
+  readonly services = new Map<ServiceName, ServiceHandle>();
+  readonly workers: ChildHandle[] = [];
+  readonly effectsFile: string;
+  private readonly tmp: string;
+  private nc?: NatsConnection;
+
+  private constructor(
+    readonly nats: NatsServerHandle,
+    readonly db: TestDatabase,
+    private readonly extraEnv: NodeJS.ProcessEnv,
+  ) {
+    this.tmp = mkdtempSync(path.join(tmpdir(), 'baton-e2e-'));
+    this.effectsFile = path.join(this.tmp, 'effects.jsonl');
+  }
+
+  static async start(opts: { env?: NodeJS.ProcessEnv; services?: readonly ServiceName[] } = {}): Promise<Stack> {
+    for (const name of SERVICE_NAMES) {
+      const main = path.join(ROOT, 'dist', 'apps', name, 'src', 'main.js');
+      if (!existsSync(main)) throw new Error(`${main} is missing: run npm run build`);
+    }
+    const nats = await startNatsServer();
+    const db = await createTestDatabase();
+    const stack = new Stack(nats, db, opts.env ?? {});
+    try {
+      // The state-store first: it owns the history projection the tests read.
+      const order = opts.services ?? SERVICE_NAMES;
+      await Promise.all(order.map((name) => stack.startService(name)));
+    } catch (err) {
+      await stack.stop();
+      throw err;
+    }
+    return stack;
+  }
+
+  async startService(name: ServiceName, env: NodeJS.ProcessEnv = {}): Promise<ServiceHandle> {
+    const existing = this.services.get(name);
+    const port = existing?.port ?? (await getFreePort());
+    const handle = (existing ??
+      Object.assign(
+        new ChildHandle(name, path.join(ROOT, 'dist', 'apps', name, 'src', 'main.js'), () => ({
+          ...baseEnv(),
+          NATS_URL: this.nats.url,
+          ...(USES_DATABASE.has(name) ? { DATABASE_URL: this.db.url } : {}),
+          PORT: String(port),
+          LOG_LEVEL: 'warn',
+          ...this.extraEnv,
+          ...env,
+        })),
+        { port, url: `http://127.0.0.1:${port}` },
+      )) as ServiceHandle;
+    this.services.set(name, handle);
+    handle.start();
+    await waitFor(
+      async () => {
+        if (!handle.running) throw new Error(`${name} exited:\n${handle.tail()}`);
+        try {
+          const res = await fetch(`${handle.url}/health/ready`);
+          return res.status === 200;
+        } catch {
+          return false;
+        }
+      },
+      { timeoutMs: 60_000, intervalMs: 100, what: `${name} ready` },
+    ).catch((err: Error) => {
+      throw new Error(`${err.message}\n${handle.tail()}`);
+    });
+    return handle;
+  }
+
+  service(name: ServiceName): ServiceHandle {
+    const handle = this.services.get(name);
+    if (!handle) throw new Error(`service ${name} not started`);
+    return handle;
+  }
+
+  async killService(name: ServiceName): Promise<void> {
+    await this.service(name).signal('SIGKILL');
+  }
+
+  async startWorker(opts: WorkerOptions): Promise<ChildHandle> {
+    const worker = new ChildHandle(
+      `worker-${this.workers.length + 1}`,
+      path.join(ROOT, 'dist', 'e2e', 'support', 'effect-worker.js'),
+      () => ({
+        ...baseEnv(),
+        NATS_URL: this.nats.url,
+        E2E_ACTIONS: opts.actions.join(','),
+        E2E_FAIL_ACTIONS: (opts.failActions ?? []).join(','),
+        E2E_DELAY_MS: String(opts.delayMs ?? 0),
+        E2E_CONCURRENCY: String(opts.concurrency ?? 32),
+        E2E_EFFECTS_FILE: this.effectsFile,
+      }),
+    );
+    worker.start();
+    this.workers.push(worker);
+    await waitFor(
+      () => {
+        if (!worker.running) throw new Error(`worker exited:\n${worker.tail()}`);
+        return worker.output.some((line) => line.includes('worker ready'));
+      },
+      { timeoutMs: 30_000, what: 'worker ready' },
+    );
+    return worker;
+  }
+
+  /** Every effect the workers applied: one line per handler run. */
+  effects(): { key: string; action: string; attempt: number; taskId: string }[] {
+    if (!existsSync(this.effectsFile)) return [];
+    return readFileSync(this.effectsFile, 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => JSON.parse(line) as { key: string; action: string; attempt: number; taskId: string });
+  }
+
+  async connection(): Promise<NatsConnection> {
+    this.nc ??= await connect({ servers: this.nats.url, name: 'e2e-test' });
+    return this.nc;
+  }
+
+  async js(): Promise<JetStreamClient> {
+    return jetstream(await this.connection());
+  }
+
+  /** JSON over HTTP to a service; returns status and parsed body. */
+  async http<T = unknown>(
+    name: ServiceName,
+    method: string,
+    route: string,
+    body?: unknown,
+    contentType = 'application/json',
+  ): Promise<{ status: number; body: T }> {
+    const res = await fetch(`${this.service(name).url}${route}`, {
+      method,
+      headers: body === undefined ? {} : { 'content-type': contentType },
+      ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
+    });
+    const text = await res.text();
+    let parsed: unknown = text;
+    try {
+      parsed = text ? JSON.parse(text) : undefined;
+    } catch {
+      // keep the text
+    }
+    return { status: res.status, body: parsed as T };
+  }
+
+  async stop(): Promise<void> {
+    await this.nc?.close().catch(() => undefined);
+    await Promise.all(this.workers.map((w) => w.stop()));
+    await Promise.all([...this.services.values()].map((s) => s.stop()));
+    await this.nats.cleanup();
+    await this.db.drop().catch(() => undefined);
+    rmSync(this.tmp, { recursive: true, force: true });
+  }
+}
+
+function baseEnv(): NodeJS.ProcessEnv {
+  const { PATH, HOME, LANG, TZ } = process.env;
+  return { PATH, HOME, LANG, TZ, NODE_ENV: 'production' };
+}
