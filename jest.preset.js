@@ -14,10 +14,24 @@ for (const [alias, [target]] of Object.entries(swcrc.jsc.paths)) {
 delete swcrc.jsc.paths;
 delete swcrc.jsc.baseUrl;
 
+// NestJS 12 and some of its dependencies ship ES modules only. Node runs them through require(esm), but
+// Jest on Node 20 cannot, so Jest compiles those packages to CommonJS with SWC like our own sources.
+const ESM_PACKAGES = ['@nestjs', 'nestjs-pino', 'uid', 'load-esm', 'file-type', 'strtok3', 'token-types', 'peek-readable', '@tokenizer', 'uint8array-extras'];
+const esmJs = {
+  swcrc: false,
+  sourceMaps: 'inline',
+  module: { type: 'commonjs', strictMode: true, ignoreDynamic: true },
+  jsc: { target: 'es2022', parser: { syntax: 'ecmascript' }, keepClassNames: true },
+};
+
 module.exports = {
   rootDir: __dirname,
   testEnvironment: 'node',
-  transform: { '^.+\\.(t|j)s$': ['@swc/jest', { ...swcrc, swcrc: false }] },
+  transform: {
+    '^.+\\.ts$': ['@swc/jest', { ...swcrc, swcrc: false }],
+    '^.+\\.(m?js)$': ['@swc/jest', esmJs],
+  },
+  transformIgnorePatterns: [`/node_modules/(?!(${ESM_PACKAGES.join('|')})/)`],
   moduleFileExtensions: ['ts', 'js', 'json'],
   moduleNameMapper,
   testPathIgnorePatterns: ['/node_modules/', '/dist/'],
