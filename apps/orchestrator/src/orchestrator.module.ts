@@ -80,16 +80,16 @@ class OrchestratorLifecycle implements OnApplicationBootstrap, OnApplicationShut
     readiness.add('kv', async () => {
       await Promise.all([workflowsKv.status(), executionsKv.status()]);
     });
-    endpoints.add('workflows.register', async (data) => {
+    endpoints.add('workflows-register', async (data) => {
       const { outcome, workflow } = await workflows.register(data);
       return { ...workflow, outcome };
     });
-    endpoints.add('workflows.list', async () => ({ items: workflows.list() }));
-    endpoints.add('workflows.get', async (data) => {
+    endpoints.add('workflows-list', async () => ({ items: workflows.list() }));
+    endpoints.add('workflows-get', async (data) => {
       const { id, version } = (data ?? {}) as { id?: string; version?: number };
       return workflows.get(String(id ?? ''), version);
     });
-    endpoints.add('executions.start', async (data) => {
+    endpoints.add('executions-start', async (data) => {
       const { workflowId, ...request } = (data ?? {}) as {
         workflowId?: string;
         input?: unknown;
@@ -98,7 +98,7 @@ class OrchestratorLifecycle implements OnApplicationBootstrap, OnApplicationShut
       };
       return executions.startFromApi(String(workflowId ?? ''), request);
     });
-    endpoints.add('executions.get', async (data) =>
+    endpoints.add('executions-get', async (data) =>
       executions.get(String((data as { id?: string } | null)?.id ?? '')),
     );
   }
