@@ -2,6 +2,6 @@
 module.exports = {
   ...require('./jest.preset'),
   displayName: 'unit',
-  roots: ['<rootDir>/apps', '<rootDir>/libs', '<rootDir>/scripts', '<rootDir>/examples'],
+  roots: ['<rootDir>/apps', '<rootDir>/libs', '<rootDir>/scripts', '<rootDir>/examples', '<rootDir>/bench'],
   testMatch: ['**/*.spec.ts'],
 };
