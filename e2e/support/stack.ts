@@ -144,20 +144,21 @@ export class Stack {
       )) as ServiceHandle;
     this.services.set(name, handle);
     handle.start();
-    await waitFor(
+    const outcome = await waitFor(
       async () => {
-        if (!handle.running) throw new Error(`${name} exited:\n${handle.tail()}`);
+        if (!handle.running) return 'exited';
         try {
           const res = await fetch(`${handle.url}/health/ready`);
-          return res.status === 200;
+          return res.status === 200 ? 'ready' : undefined;
         } catch {
-          return false;
+          return undefined;
         }
       },
       { timeoutMs: 60_000, intervalMs: 100, what: `${name} ready` },
     ).catch((err: Error) => {
       throw new Error(`${err.message}\n${handle.tail()}`);
     });
+    if (outcome === 'exited') throw new Error(`${name} exited at start:\n${handle.tail()}`);
     return handle;
   }
 
