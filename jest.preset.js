@@ -20,7 +20,7 @@ const ESM_PACKAGES = ['@nestjs', 'nestjs-pino', 'uid', 'load-esm', 'file-type', 
 const esmJs = {
   swcrc: false,
   sourceMaps: 'inline',
-  module: { type: 'commonjs', strictMode: true, ignoreDynamic: true },
+  module: { type: 'commonjs', strictMode: true },
   jsc: { target: 'es2022', parser: { syntax: 'ecmascript' }, keepClassNames: true },
 };
 

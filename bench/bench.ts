@@ -8,7 +8,7 @@
  * `baton.events.execution.<id>.completed`; the run also waits until the state-store holds every execution
  * as COMPLETED in PostgreSQL and reports how long after the last notice that took.
  */
-import { headers as natsHeaders } from '@nats-io/transport-node';
+import { headers as natsHeaders } from '@nats-io/nats-core';
 
 import type { WorkflowDefinition } from '@baton/contracts';
 import { waitFor } from '@baton/testing';

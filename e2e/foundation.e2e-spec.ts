@@ -1,4 +1,4 @@
-import { headers as natsHeaders } from '@nats-io/transport-node';
+import { headers as natsHeaders } from '@nats-io/nats-core';
 
 import { waitFor } from '@baton/testing';
 

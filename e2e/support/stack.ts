@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 
 import { connect } from '@nats-io/transport-node';
-import type { NatsConnection } from '@nats-io/transport-node';
+import type { NatsConnection } from '@nats-io/nats-core';
 import { jetstream } from '@nats-io/jetstream';
 import type { JetStreamClient } from '@nats-io/jetstream';
 
@@ -208,7 +208,7 @@ export class Stack {
   }
 
   async connection(): Promise<NatsConnection> {
-    this.nc ??= await connect({ servers: this.nats.url, name: 'e2e-test' });
+    if (!this.nc) this.nc = (await connect({ servers: this.nats.url, name: 'e2e-test' })) as NatsConnection;
     return this.nc;
   }
 

@@ -1,0 +1,7 @@
+export { getFreePort } from './free-port';
+export { NATS_SERVER_BINARY, startNatsServer } from './nats-server';
+export type { NatsServerHandle, NatsServerOptions } from './nats-server';
+export { DEFAULT_ADMIN_URL, createTestDatabase } from './test-database';
+export type { TestDatabase, TestDatabaseOptions } from './test-database';
+export { waitFor } from './wait-for';
+export type { WaitForOptions } from './wait-for';
