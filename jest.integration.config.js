@@ -2,7 +2,7 @@
 module.exports = {
   ...require('./jest.preset'),
   displayName: 'integration',
-  roots: ['<rootDir>/apps', '<rootDir>/libs'],
+  roots: ['<rootDir>/apps', '<rootDir>/libs', '<rootDir>/examples'],
   testMatch: ['**/*.integration-spec.ts'],
   testTimeout: 120000,
   maxWorkers: 2,

@@ -1,0 +1,12 @@
+export { Worker } from './worker';
+export {
+  CompleteAsyncError,
+  NonRetryableError,
+  isCompleteAsyncError,
+  isNonRetryableError,
+} from './task.errors';
+export { WorkerErrorType, toErrorInfo } from './error-info';
+export { taskConsumerConfig } from './task-consumer.binder';
+export { MAX_CONCURRENCY, MIN_ACK_WAIT_MS, WORKER_DEFAULTS } from './worker.options';
+export { WORKER_VERSION } from './version';
+export type { HandleOptions, TaskContext, TaskHandler, WorkerLogger, WorkerOptions } from './worker.types';
