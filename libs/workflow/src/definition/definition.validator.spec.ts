@@ -544,14 +544,30 @@ describe('validateDefinition', () => {
       ]);
     });
 
-    it('skips graph checks while the shape is wrong, but still reports field values', () => {
+    it('still checks the graph of well-formed steps while other parts are malformed', () => {
       const def = variant((d) => {
         d.unknown = true;
         d.steps[1].dependencies = ['ghost'];
         d.steps[0].action = 'bad action';
       });
       const rules = errorsOf(def).map((e) => e.rule);
-      expect(rules).toEqual(['unknownField', 'action']);
+      expect(rules).toEqual(expect.arrayContaining(['unknownField', 'action', 'unknownDependency']));
+      expect(rules).toHaveLength(3);
+    });
+
+    it('checks cycles and duplicates even when a step lacks required fields', () => {
+      const errors = errorsOf({
+        id: 'x',
+        version: 1,
+        steps: [
+          { id: 'a', type: 'task', dependencies: ['b'] },
+          { id: 'b', type: 'task', action: 'q.r', dependencies: ['a'] },
+          { id: 'b', type: 'task', action: 'q.r' },
+          { id: 7, type: 'task', action: 'q.r' },
+        ],
+      });
+      const rules = errors.map((e) => e.rule);
+      expect(rules).toEqual(expect.arrayContaining(['required', 'cycle', 'duplicateStepId']));
     });
   });
 

@@ -74,7 +74,9 @@ export function validateDefinition(input: unknown): DefinitionValidation {
   const shapeOk = validate(input) === true;
   if (!shapeOk) for (const err of validate.errors ?? []) errors.addAjv(err, input);
   checkFields(input, errors);
-  if (shapeOk) checkGraph(input as WorkflowDefinition, errors);
+  // The graph is checked even when other parts are malformed, over the steps whose id, dependencies and
+  // branches are well-formed, so that one answer lists every problem.
+  checkGraph(shapeOk ? (input as WorkflowDefinition) : graphView(input), errors);
   const list = errors.list();
   if (list.length > 0) return { ok: false, errors: list };
   return { ok: true, definition: structuredClone(input) as WorkflowDefinition };
@@ -446,6 +448,33 @@ function cronProblem(expression: string, timezone: string | undefined): string |
 }
 
 /** Pass 3: ids, dependencies, cycles, joins and branches of a well-shaped document. */
+/**
+ * The graph-relevant part of a malformed document: every step keeps its index; a step whose `id`,
+ * `dependencies` or `branches` is not of the right type contributes only what is well-formed.
+ */
+function graphView(doc: unknown): WorkflowDefinition {
+  const steps = isRecord(doc) && Array.isArray(doc['steps']) ? doc['steps'] : [];
+  const isStringList = (v: unknown): v is string[] => Array.isArray(v) && v.every((x) => typeof x === 'string');
+  return {
+    id: '',
+    version: 1,
+    steps: steps.map((raw, i) => {
+      const s = isRecord(raw) ? raw : {};
+      const id = typeof s['id'] === 'string' ? s['id'] : `\u0000malformed-${i}`;
+      const branches = isRecord(s['branches'])
+        ? Object.fromEntries(Object.entries(s['branches']).filter(([, v]) => isStringList(v)))
+        : undefined;
+      return {
+        id,
+        type: (typeof s['type'] === 'string' ? s['type'] : 'task') as StepType,
+        ...(isStringList(s['dependencies']) ? { dependencies: s['dependencies'] } : {}),
+        ...(s['join'] === 'all' || s['join'] === 'any' ? { join: s['join'] } : {}),
+        ...(branches ? { branches: branches as Record<string, string[]> } : {}),
+      };
+    }),
+  };
+}
+
 function checkGraph(def: WorkflowDefinition, errors: Problems): void {
   const firstIndex = new Map<string, number>();
   def.steps.forEach((s, i) => {
