@@ -7,7 +7,7 @@ import type { JetStreamContext } from '@baton/transport-jetstream';
 import { ExecutionsService } from './executions.service';
 import { parseStartCommand, parseTaskResult } from './inbound-messages';
 
-/** Default concurrency of the inbox consumer; `BATON_ORCH_CONCURRENCY` overrides it at start. */
+/** Default concurrency of the inbox consumer; `BATON_ORCH_CONCURRENCY` overrides it at start (main.ts). */
 export const ORCH_CONCURRENCY = 256;
 
 /**
