@@ -36,12 +36,12 @@ describe('foundation: events start workflows that run through workers to complet
     const live = await stack.http<{ status: string; output: unknown; steps: Record<string, { status: string }> }>(
       'orchestrator',
       'GET',
-      `/v1/executions/${execution?.id}`,
+      `/v1/executions/${execution?.executionId}`,
     );
     expect(live.status).toBe(200);
     expect(live.body.output).toEqual({
       orderId: 'order-1',
-      parts: [`${execution?.id}:a`, `${execution?.id}:b`, `${execution?.id}:c`],
+      parts: [`${execution?.executionId}:a`, `${execution?.executionId}:b`, `${execution?.executionId}:c`],
       final: 'e2e.final',
     });
     expect(Object.values(live.body.steps).every((s) => s.status === 'COMPLETED')).toBe(true);
@@ -51,7 +51,7 @@ describe('foundation: events start workflows that run through workers to complet
         const res = await stack.http<{ items: HistoryItem[] }>(
           'state-store',
           'GET',
-          `/v1/executions/${execution?.id}/history?limit=500`,
+          `/v1/executions/${execution?.executionId}/history?limit=500`,
         );
         const items = res.body.items ?? [];
         return items.some((e) => e.type === 'ExecutionCompleted') ? items : undefined;
@@ -86,7 +86,7 @@ describe('foundation: events start workflows that run through workers to complet
     );
     const done = await waitForTerminal(stack, 'fan-load', 300);
     expect(done.filter((e) => e.status === 'COMPLETED')).toHaveLength(300);
-    expect(new Set(done.map((e) => e.id)).size).toBe(300);
+    expect(new Set(done.map((e) => e.executionId)).size).toBe(300);
 
     const effects = stack.effects().slice(before);
     expect(effects.filter((e) => e.action === 'load.step')).toHaveLength(300 * 6);

@@ -12,7 +12,18 @@ import type { JetStreamClient } from '@nats-io/jetstream';
 import { createTestDatabase, getFreePort, startNatsServer, waitFor } from '@baton/testing';
 import type { NatsServerHandle, TestDatabase } from '@baton/testing';
 
-export const ROOT = path.resolve(__dirname, '..', '..');
+/** The repository root (this file also runs compiled, from dist/e2e/support). */
+export const ROOT = findRoot(__dirname);
+
+function findRoot(from: string): string {
+  let dir = from;
+  while (!existsSync(path.join(dir, 'nx.json'))) {
+    const parent = path.dirname(dir);
+    if (parent === dir) throw new Error(`no nx.json above ${from}`);
+    dir = parent;
+  }
+  return dir;
+}
 
 export const SERVICE_NAMES = ['orchestrator', 'scheduler', 'rule-engine', 'state-store', 'telemetry'] as const;
 export type ServiceName = (typeof SERVICE_NAMES)[number];

@@ -52,7 +52,7 @@ export function sequenceWorkflow(id: string, subject: string, action: string, le
 }
 
 export interface ExecutionSummary {
-  id: string;
+  executionId: string;
   workflowId: string;
   status: string;
   output?: unknown;

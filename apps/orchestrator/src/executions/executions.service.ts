@@ -32,7 +32,7 @@ export interface StartRequest {
 
 /** Public view of an execution (the record without internal fields). */
 export interface ExecutionView {
-  id: string;
+  executionId: string;
   workflowId: string;
   version: number;
   status: string;
@@ -248,7 +248,7 @@ export function viewOf(record: ExecutionRecord): ExecutionView {
     };
   }
   return {
-    id: record.id,
+    executionId: record.id,
     workflowId: record.workflowId,
     version: record.version,
     status: record.status,
