@@ -39,13 +39,13 @@ export class ChildHandle {
   constructor(
     readonly name: string,
     private readonly script: string,
-    private readonly env: () => NodeJS.ProcessEnv,
+    private readonly environment: () => NodeJS.ProcessEnv,
   ) {}
 
   start(): void {
     const proc = spawn(process.execPath, [this.script], {
       cwd: ROOT,
-      env: this.env(),
+      env: this.environment(),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.proc = proc;
@@ -87,6 +87,8 @@ export class ChildHandle {
 export interface ServiceHandle extends ChildHandle {
   port: number;
   url: string;
+  /** Extra environment of the current start. */
+  startEnv: NodeJS.ProcessEnv;
 }
 
 export interface WorkerOptions {
@@ -140,19 +142,23 @@ export class Stack {
   async startService(name: ServiceName, env: NodeJS.ProcessEnv = {}): Promise<ServiceHandle> {
     const existing = this.services.get(name);
     const port = existing?.port ?? (await getFreePort());
-    const handle = (existing ??
-      Object.assign(
-        new ChildHandle(name, path.join(ROOT, 'dist', 'apps', name, 'src', 'main.js'), () => ({
-          ...baseEnv(),
-          NATS_URL: this.nats.url,
-          ...(USES_DATABASE.has(name) ? { DATABASE_URL: this.db.url } : {}),
-          PORT: String(port),
-          LOG_LEVEL: 'warn',
-          ...this.extraEnv,
-          ...env,
-        })),
-        { port, url: `http://127.0.0.1:${port}` },
-      )) as ServiceHandle;
+    let handle: ServiceHandle;
+    if (existing) {
+      handle = existing;
+    } else {
+      const child = new ChildHandle(name, path.join(ROOT, 'dist', 'apps', name, 'src', 'main.js'), () => ({
+        ...baseEnv(),
+        NATS_URL: this.nats.url,
+        ...(USES_DATABASE.has(name) ? { DATABASE_URL: this.db.url } : {}),
+        PORT: String(port),
+        LOG_LEVEL: 'warn',
+        ...this.extraEnv,
+        ...handle.startEnv,
+      }));
+      handle = Object.assign(child, { port, url: `http://127.0.0.1:${port}`, startEnv: {} });
+    }
+    // Settings for this start (a restart may change them, e.g. switch fault points off).
+    handle.startEnv = env;
     this.services.set(name, handle);
     handle.start();
     const outcome = await waitFor(
