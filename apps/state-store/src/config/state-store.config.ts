@@ -1,0 +1,23 @@
+import { z } from 'zod';
+
+import { commonEnvSchema, databaseEnvSchema } from '@baton/service-kit';
+
+const int = (min: number, max: number, fallback: number) =>
+  z.coerce.number().int().min(min).max(max).default(fallback);
+
+/** State-store settings: the common ones and `DATABASE_URL` (CONTRACT §1), plus its tuning knobs. */
+export const stateStoreEnvSchema = commonEnvSchema.safeExtend({
+  ...databaseEnvSchema.shape,
+  /** Largest number of pooled PostgreSQL connections. */
+  BATON_DB_POOL_SIZE: int(2, 500, 10),
+  /** How long start-up waits for PostgreSQL to accept connections before giving up. */
+  BATON_DB_STARTUP_TIMEOUT_MS: int(0, 600_000, 30_000),
+  /** Most history batches written in one transaction (group commit). */
+  BATON_HISTORY_GROUP_SIZE: int(1, 1000, 100),
+  /** How long the first batch of a group waits for others, in ms. */
+  BATON_HISTORY_GROUP_DELAY_MS: int(0, 1000, 5),
+  /** Group transactions running at once. */
+  BATON_HISTORY_GROUP_CONCURRENCY: int(1, 64, 2),
+});
+
+export type StateStoreConfig = z.output<typeof stateStoreEnvSchema>;

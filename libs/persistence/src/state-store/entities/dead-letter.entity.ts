@@ -1,0 +1,42 @@
+import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
+
+/** A message a consumer gave up on, keyed by its origin `(stream, stream_sequence)`. Table `dead_letters`. */
+@Entity({ name: 'dead_letters' })
+@Index('dead_letters_dead_at_idx', { synchronize: false })
+@Index('dead_letters_unresolved_idx', { synchronize: false })
+export class DeadLetterEntity {
+  @PrimaryColumn({ type: 'text' })
+  stream!: string;
+
+  /** Sequence of the original message in `stream` (int8; read back as a string by `pg`). */
+  @PrimaryColumn({ name: 'stream_sequence', type: 'bigint' })
+  streamSequence!: string;
+
+  @Column({ type: 'text' })
+  consumer!: string;
+
+  @Column({ type: 'text' })
+  subject!: string;
+
+  @Column({ type: 'integer' })
+  deliveries!: number;
+
+  @Column({ name: 'error_code', type: 'text' })
+  errorCode!: string;
+
+  @Column({ type: 'text' })
+  error!: string;
+
+  @Column({ name: 'dead_at', type: 'timestamptz' })
+  deadAt!: Date;
+
+  /** The original payload bytes. */
+  @Column({ type: 'bytea' })
+  data!: Buffer;
+
+  @Column({ type: 'jsonb', default: () => `'{}'` })
+  headers!: Record<string, string[]>;
+
+  @Column({ name: 'resolved_at', type: 'timestamptz', nullable: true })
+  resolvedAt!: Date | null;
+}
