@@ -40,10 +40,11 @@ export class ChildHandle {
     readonly name: string,
     private readonly script: string,
     private readonly environment: () => NodeJS.ProcessEnv,
+    private readonly nodeArgs: readonly string[] = [],
   ) {}
 
   start(): void {
-    const proc = spawn(process.execPath, [this.script], {
+    const proc = spawn(process.execPath, [...this.nodeArgs, this.script], {
       cwd: ROOT,
       env: this.environment(),
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -115,19 +116,26 @@ export class Stack {
     readonly nats: NatsServerHandle,
     readonly db: TestDatabase,
     private readonly extraEnv: NodeJS.ProcessEnv,
+    private readonly nodeArgs: readonly string[] = [],
   ) {
     this.tmp = mkdtempSync(path.join(tmpdir(), 'baton-e2e-'));
     this.effectsFile = path.join(this.tmp, 'effects.jsonl');
   }
 
-  static async start(opts: { env?: NodeJS.ProcessEnv; services?: readonly ServiceName[] } = {}): Promise<Stack> {
+  /**
+   * @param opts.env extra environment of every service
+   * @param opts.nodeArgs extra `node` arguments of every service (e.g. `--cpu-prof` for profiling)
+   */
+  static async start(
+    opts: { env?: NodeJS.ProcessEnv; services?: readonly ServiceName[]; nodeArgs?: readonly string[] } = {},
+  ): Promise<Stack> {
     for (const name of SERVICE_NAMES) {
       const main = path.join(ROOT, 'dist', 'apps', name, 'src', 'main.js');
       if (!existsSync(main)) throw new Error(`${main} is missing: run npm run build`);
     }
     const nats = await startNatsServer();
     const db = await createTestDatabase();
-    const stack = new Stack(nats, db, opts.env ?? {});
+    const stack = new Stack(nats, db, opts.env ?? {}, opts.nodeArgs ?? []);
     try {
       // The state-store first: it owns the history projection the tests read.
       const order = opts.services ?? SERVICE_NAMES;
@@ -154,7 +162,7 @@ export class Stack {
         LOG_LEVEL: 'warn',
         ...this.extraEnv,
         ...handle.startEnv,
-      }));
+      }), this.nodeArgs);
       handle = Object.assign(child, { port, url: `http://127.0.0.1:${port}`, startEnv: {} });
     }
     // Settings for this start (a restart may change them, e.g. switch fault points off).

@@ -58,6 +58,9 @@ export async function connectNats(opts: ConnectNatsOptions): Promise<NatsConnect
     reconnectTimeWait: 1_000,
     pingInterval: 30_000,
     maxPingOut: 3,
+    // Every request otherwise builds an Error up front to keep the caller's stack for a possible timeout:
+    // measured at 13% of the orchestrator's CPU under load. Errors still carry the request subject.
+    noAsyncTraces: true,
   })) as NatsConnection;
   return nc;
 }

@@ -60,6 +60,8 @@ export class Worker {
       reconnectTimeWait: 1_000,
       pingInterval: 30_000,
       maxPingOut: 3,
+      // No eager Error (and stack capture) per request: a large share of CPU under load.
+      noAsyncTraces: true,
     };
     if (resolved.user !== undefined) {
       connection.user = resolved.user;

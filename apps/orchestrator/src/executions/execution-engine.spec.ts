@@ -183,6 +183,33 @@ describe('ExecutionEngine', () => {
     expect(next.status).toBe(ExecutionStatus.FAILED);
   });
 
+  it('fails the execution with STATE_TOO_LARGE when its record outgrows the bound, dropping outputs', async () => {
+    const small = new ExecutionEngine({ evaluator, maxOutputBytes: 1024, maxStateBytes: 4096, nonce: () => 'n' });
+    let record = await small.start(fanOut, { executionId: 'big', input: { n: 1 }, cause: 'api' });
+    const big = 'y'.repeat(900);
+    const step = (id: string) => record.steps[id] as { taskId: string; attempt: number };
+    const feed = async (id: string) => {
+      record = (await small.applyResult(fanOut, record, {
+        protocol: 1,
+        taskId: step(id).taskId,
+        executionId: 'big',
+        stepId: id,
+        attempt: step(id).attempt,
+        status: 'completed',
+        output: { big },
+      })) as ExecutionRecord;
+    };
+    for (const id of ['split', 'a', 'b', 'c']) {
+      await feed(id);
+      if (record.status !== ExecutionStatus.RUNNING) break;
+    }
+    expect(record.status).toBe(ExecutionStatus.FAILED);
+    expect(record.error?.type).toBe('STATE_TOO_LARGE');
+    expect(Object.values(record.steps).every((s) => s.output === undefined)).toBe(true);
+    expect(record.outbox.some((e) => e.msgId === 'finished:big')).toBe(true);
+    expect(record.outbox.some((e) => e.subject.startsWith('baton.tasks.'))).toBe(false);
+  });
+
   it('completes emit steps at once, publishing the event with a stable id', async () => {
     const def: WorkflowDefinition = {
       id: 'emitter',

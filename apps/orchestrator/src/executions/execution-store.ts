@@ -2,6 +2,7 @@ import type { KV } from '@nats-io/kv';
 
 import { BatonError, ErrorCode } from '@baton/contracts';
 
+import { serializeRecord } from './execution-engine';
 import type { ExecutionRecord } from './execution.model';
 
 /** One cached record: its KV revision and whether its outbox is known to be published. */
@@ -57,7 +58,7 @@ export class ExecutionStore {
   /** Creates the record; `undefined` when an execution with this id already exists. */
   async create(record: ExecutionRecord): Promise<StoredExecution | undefined> {
     try {
-      const kvRevision = await this.kv.create(record.id, JSON.stringify(record));
+      const kvRevision = await this.kv.create(record.id, serializeRecord(record));
       const stored = { record, kvRevision, flushed: false, writtenHere: true };
       this.touch(record.id, stored);
       return stored;
@@ -70,7 +71,7 @@ export class ExecutionStore {
   /** Writes `record` if the key is still at `expected`; throws CONCURRENT_UPDATE otherwise. */
   async update(record: ExecutionRecord, expected: StoredExecution): Promise<StoredExecution> {
     try {
-      const kvRevision = await this.kv.update(record.id, JSON.stringify(record), expected.kvRevision);
+      const kvRevision = await this.kv.update(record.id, serializeRecord(record), expected.kvRevision);
       const stored = { record, kvRevision, flushed: false, writtenHere: true };
       this.touch(record.id, stored);
       return stored;
