@@ -22,6 +22,12 @@ export interface ConsumerOptions {
   deliverPolicy?: 'all' | 'new';
   /** Pass the payload as a Uint8Array instead of parsed JSON. */
   raw?: boolean;
+  /**
+   * Wait for the server to confirm each ack (`+ACK` as a request). Off by default: an ack is sent only after
+   * the handler's effect is durable, handlers are idempotent, and a lost ack is a redelivery, so the extra
+   * round trip per message buys nothing but latency.
+   */
+  confirmAcks?: boolean;
 }
 
 /** {@link ConsumerOptions} with defaults applied. */
@@ -70,6 +76,7 @@ export function resolveConsumerOptions(opts: ConsumerOptions): ResolvedConsumerO
     maxDeliver: opts.maxDeliver ?? DEFAULT_MAX_DELIVER,
     backoffMs: opts.backoffMs ?? defaultBackoffMs,
     raw: opts.raw ?? false,
+    confirmAcks: opts.confirmAcks ?? false,
     ...(opts.deliverPolicy === undefined ? {} : { deliverPolicy: opts.deliverPolicy }),
   };
   assertPositiveInteger(resolved.concurrency, 'concurrency', opts.durable);

@@ -263,6 +263,10 @@ export class MessageProcessor {
 
   private async ack(msg: JsMsg): Promise<void> {
     try {
+      if (!this.options.confirmAcks) {
+        msg.ack();
+        return;
+      }
       await msg.ackAck();
     } catch (err) {
       // The ack may or may not have arrived; a redelivery is harmless (handlers are idempotent).

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 
 import {
   BatonError,
@@ -76,7 +76,7 @@ export class ExecutionEngine {
 
   constructor(private readonly options: EngineOptions) {
     this.now = options.now ?? (() => new Date());
-    this.nonce = options.nonce ?? (() => randomBytes(16).toString('base64url'));
+    this.nonce = options.nonce ?? (() => randomUUID().replace(/-/g, ''));
   }
 
   /** A new execution: record with revision 1, first steps scheduled. */
