@@ -84,7 +84,7 @@ class OrchestratorLifecycle implements OnApplicationBootstrap, OnApplicationShut
       const { outcome, workflow } = await workflows.register(data);
       return { ...workflow, outcome };
     });
-    endpoints.add('workflows-list', async () => ({ items: workflows.list() }));
+    endpoints.add('workflows-list', () => Promise.resolve({ items: workflows.list() }));
     endpoints.add('workflows-get', async (data) => {
       const { id, version } = (data ?? {}) as { id?: string; version?: number };
       return workflows.get(String(id ?? ''), version);

@@ -184,7 +184,7 @@ export class ExecutionEngine {
       if (isTerminalExecutionStatus(record.status)) return;
       const { ready, skip } = evaluateDag(def, record.steps);
       for (const id of skip) {
-        const step = record.steps[id] as StepRecord;
+        const step = record.steps[id];
         if (step.status !== StepStatus.PENDING) continue;
         step.status = StepStatus.SKIPPED;
         step.finishedAt = draft.at;
@@ -199,7 +199,7 @@ export class ExecutionEngine {
       }
       if (!completedSynchronously) break;
     }
-    if (def.steps.every((s) => isFinishedStepStatus((record.steps[s.id] as StepRecord).status))) {
+    if (def.steps.every((s) => isFinishedStepStatus((record.steps[s.id]).status))) {
       await this.completeExecution(def, draft);
     }
   }
@@ -210,7 +210,7 @@ export class ExecutionEngine {
     stepDef: StepDefinition,
   ): Promise<'scheduled' | 'completed' | 'failed'> {
     const record = draft.record;
-    const step = record.steps[stepDef.id] as StepRecord;
+    const step = record.steps[stepDef.id];
     let parameters: unknown;
     try {
       parameters = await this.options.evaluator.evaluateTemplate(
@@ -247,7 +247,7 @@ export class ExecutionEngine {
 
   private dispatchTask(draft: Draft, stepDef: StepDefinition, input: unknown): void {
     const record = draft.record;
-    const step = record.steps[stepDef.id] as StepRecord;
+    const step = record.steps[stepDef.id];
     const attempt = step.attempt + 1;
     const taskId = `${record.id}.${stepDef.id}.${attempt}`;
     const nonce = draft.nonce();
@@ -292,7 +292,7 @@ export class ExecutionEngine {
 
   private emit(draft: Draft, stepDef: StepDefinition, parameters: unknown): 'completed' | 'failed' {
     const record = draft.record;
-    const step = record.steps[stepDef.id] as StepRecord;
+    const step = record.steps[stepDef.id];
     const params = (parameters ?? {}) as { subject?: unknown; payload?: unknown };
     step.attempt = 1;
     const subject = params.subject;
@@ -337,7 +337,7 @@ export class ExecutionEngine {
   }
 
   private failStep(draft: Draft, stepDef: StepDefinition, error: ErrorInfo, workerId?: string): void {
-    const step = draft.record.steps[stepDef.id] as StepRecord;
+    const step = draft.record.steps[stepDef.id];
     step.status = StepStatus.FAILED;
     step.error = error;
     step.finishedAt = draft.at;

@@ -4,7 +4,7 @@ import type { Request } from 'express';
 import { z } from 'zod';
 
 import { BatonError, ErrorCode } from '@baton/contracts';
-import type { ErrorDetail, ErrorInfo } from '@baton/contracts';
+import type { ErrorDetail } from '@baton/contracts';
 
 import { ExecutionsService } from './executions.service';
 import { CompleteTaskDto, FailTaskDto, StartExecutionDto } from './start-execution.dto';
@@ -76,7 +76,7 @@ export class ExecutionsController {
   @ApiOperation({ summary: 'Fail a task for a human or an external system' })
   fail(@Param('token') token: string, @Body() body: FailTaskDto) {
     const { error } = parse(failSchema, body ?? {}, 'body');
-    return this.executions.completeTask(token, { error: error as ErrorInfo });
+    return this.executions.completeTask(token, { error });
   }
 }
 
