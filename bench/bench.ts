@@ -15,6 +15,7 @@ import { waitFor } from '@baton/testing';
 
 import { Stack } from '../e2e/support/stack';
 import { listExecutions } from '../e2e/support/workflows';
+import { cpuDelta, cpuSeconds, cpuSecondsByName } from './cpu';
 import { measureFloor } from './floor';
 import { percentiles } from './stats';
 import type { Figures } from './stats';
@@ -65,6 +66,19 @@ const fan10: Workload = {
 interface WorkloadResult extends Figures {
   executions: number;
   persistedAfterMs: number;
+  /** CPU milliseconds per completed workflow in the saturated phase, by process. */
+  cpuMsPerWorkflow: Record<string, number>;
+}
+
+/** CPU seconds used so far by every process of the run. */
+function cpuSample(stack: Stack): Record<string, number> {
+  const sample: Record<string, number> = {};
+  for (const [name, handle] of stack.services) sample[name] = cpuSeconds(handle.proc?.pid) ?? 0;
+  stack.workers.forEach((w, i) => (sample[`worker${stack.workers.length > 1 ? i + 1 : ''}`] = cpuSeconds(w.proc?.pid) ?? 0));
+  sample['nats-server'] = cpuSeconds(stack.nats.pid) ?? 0;
+  sample['postgres'] = cpuSecondsByName('postgres');
+  sample['bench driver'] = cpuSeconds(process.pid) ?? 0;
+  return sample;
 }
 
 async function runWorkload(
@@ -118,6 +132,7 @@ async function runWorkload(
   const latencies: number[] = [];
   for (let i = 0; i < opts.latencySamples; i++) latencies.push(await once());
 
+  const cpuBefore = cpuSample(stack);
   const started = performance.now();
   let launched = 0;
   await Promise.all(
@@ -129,6 +144,11 @@ async function runWorkload(
     }),
   );
   const finished = performance.now();
+  const cpu = cpuDelta(cpuBefore, cpuSample(stack));
+  const cpuMsPerWorkflow: Record<string, number> = {};
+  for (const [name, seconds] of Object.entries(cpu)) {
+    cpuMsPerWorkflow[name] = Number(((seconds * 1000) / opts.executions).toFixed(3));
+  }
   const seconds = (finished - started) / 1000;
   sub.unsubscribe();
   const expected = 30 + opts.latencySamples + opts.executions;
@@ -145,6 +165,7 @@ async function runWorkload(
     stepsPerSec: (opts.executions * workload.steps) / seconds,
     ...percentiles(latencies),
     persistedAfterMs: performance.now() - finished,
+    cpuMsPerWorkflow,
   };
 }
 
@@ -181,6 +202,15 @@ async function main(): Promise<void> {
         `seq5 vs floor: ${(s5.workflowsPerSec / floor.workflowsPerSec).toFixed(2)}x throughput, ${(s5.p50Ms / floor.p50Ms).toFixed(1)}x p50 latency. ` +
           `"+PG ms": time after the last completion until the state-store held every execution in PostgreSQL.`,
       );
+      log('');
+      log('CPU ms per workflow in the saturated phase (where the time goes; 2 cores = 2000 ms of CPU per second):');
+      for (const [name, w] of [['seq5', s5] as const, ['fan10', f10] as const]) {
+        const parts = Object.entries(w.cpuMsPerWorkflow)
+          .filter(([, ms]) => ms >= 0.01)
+          .sort((a, b) => b[1] - a[1])
+          .map(([party, ms]) => `${party} ${ms.toFixed(2)}`);
+        log(`  ${name}: ${parts.join(', ')}`);
+      }
     }
   } finally {
     await stack.stop();
