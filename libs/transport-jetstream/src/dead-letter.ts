@@ -37,8 +37,8 @@ function byteLength(headers: Record<string, string[]>): number {
 /**
  * Builds the dead letter of `msg` for consumer `durable`: a {@link DeadLetterRecord} on
  * `baton.dlq.<stream>.<durable>` with the original headers (except `Nats-*` and trace context) plus
- * `Baton-Dlq-*` headers, and msgId `dlq:<stream>:<streamSequence>` so a repeated dead-lettering of the
- * same message stores one record. When the record would exceed `maxPayloadBytes`, the payload copy is
+ * `Baton-Dlq-*` headers, and msgId `dlq:<stream>:<durable>:<streamSequence>` so a repeated dead-lettering of
+ * the same message by the same consumer stores one record (two consumers of one stream each keep theirs). When the record would exceed `maxPayloadBytes`, the payload copy is
  * cut and the error says so.
  */
 export function buildDeadLetter(
@@ -84,7 +84,7 @@ export function buildDeadLetter(
   };
   return {
     subject: Subjects.deadLetter(stream, durable),
-    msgId: `dlq:${stream}:${streamSequence}`,
+    msgId: `dlq:${stream}:${durable}:${streamSequence}`,
     headers,
     record,
     body: new TextEncoder().encode(JSON.stringify(record)),

@@ -153,7 +153,7 @@ describe('MessageProcessor outcome mapping', () => {
     expect(outcome).toMatchObject({ outcome: 'dead', errorCode: 'UNAVAILABLE', deliveryCount: 3 });
     const sent = publisher.published[0];
     expect(sent?.subject).toBe('baton.dlq.BATON_ORCH.orchestrator');
-    expect(sent?.opts?.msgId).toBe('dlq:BATON_ORCH:77');
+    expect(sent?.opts?.msgId).toBe('dlq:BATON_ORCH:orchestrator:77');
     const headers = sent?.opts?.headers as Record<string, string[]>;
     expect(headers['Baton-Execution-Id']).toEqual(['e1']);
     expect(headers[Headers.MSG_ID]).toBeUndefined();

@@ -168,7 +168,7 @@ describe('JetStream consumer semantics', () => {
     expect(header(Headers.DLQ_SEQUENCE)).toBe(String(pub.seq));
     expect(header(Headers.DLQ_DELIVERIES)).toBe('3');
     expect(header(Headers.DLQ_ERROR_CODE)).toBe(ErrorCode.INTERNAL);
-    expect(header(Headers.MSG_ID)).toBe(`dlq:WORK:${pub.seq}`);
+    expect(header(Headers.MSG_ID)).toBe(`dlq:WORK:exhaust:${pub.seq}`);
     const ci = await jsm.consumers.info('WORK', 'exhaust');
     expect(ci.num_ack_pending).toBe(0);
     expect(ci.num_pending).toBe(0);
