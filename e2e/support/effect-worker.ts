@@ -1,20 +1,22 @@
 /**
  * A worker for the e2e suites: records every effect it applies (one JSON line per handler run, keyed by
  * the task's idempotency key) so tests can count effects per key, and returns a small output.
- * Configured by environment: E2E_ACTIONS, E2E_FAIL_ACTIONS, E2E_DELAY_MS, E2E_CONCURRENCY, E2E_EFFECTS_FILE.
+ * Configured by environment: E2E_ACTIONS, E2E_FAIL_ACTIONS, E2E_ASYNC_ACTIONS (left for a person: the task's
+ * token is recorded and the task is completed over HTTP), E2E_DELAY_MS, E2E_CONCURRENCY, E2E_EFFECTS_FILE.
  */
 import { appendFileSync } from 'node:fs';
 
-import { Worker } from '@baton/worker';
+import { CompleteAsyncError, Worker } from '@baton/worker';
 
 async function main(): Promise<void> {
   const actions = (process.env['E2E_ACTIONS'] ?? '').split(',').filter(Boolean);
   const failing = new Set((process.env['E2E_FAIL_ACTIONS'] ?? '').split(',').filter(Boolean));
+  const asynchronous = new Set((process.env['E2E_ASYNC_ACTIONS'] ?? '').split(',').filter(Boolean));
   const delayMs = Number(process.env['E2E_DELAY_MS'] ?? '0');
   const concurrency = Number(process.env['E2E_CONCURRENCY'] ?? '32');
   const effectsFile = process.env['E2E_EFFECTS_FILE'] ?? '';
   const worker = await Worker.connect({ servers: process.env['NATS_URL'] ?? 'nats://127.0.0.1:4222', name: 'e2e-worker', concurrency });
-  for (const action of [...actions, ...failing]) {
+  for (const action of [...actions, ...failing, ...asynchronous]) {
     worker.handle(action, async (input, ctx) => {
       if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs));
       if (failing.has(action)) {
@@ -25,9 +27,10 @@ async function main(): Promise<void> {
       if (effectsFile) {
         appendFileSync(
           effectsFile,
-          `${JSON.stringify({ key: ctx.idempotencyKey, action, attempt: ctx.attempt, taskId: ctx.taskId, pid: process.pid })}\n`,
+          `${JSON.stringify({ key: ctx.idempotencyKey, action, attempt: ctx.attempt, taskId: ctx.taskId, pid: process.pid, ...(asynchronous.has(action) ? { token: ctx.token } : {}) })}\n`,
         );
       }
+      if (asynchronous.has(action)) throw new CompleteAsyncError();
       const value = (input as { value?: unknown } | null)?.value;
       return { action, key: ctx.idempotencyKey, ...(value !== undefined ? { value } : {}) };
     });

@@ -96,6 +96,8 @@ export interface WorkerOptions {
   actions: string[];
   /** Actions whose handler throws (type `E2eFailure`). */
   failActions?: string[];
+  /** Actions left to be completed over HTTP with the task's token (recorded with the effect). */
+  asyncActions?: string[];
   /** Milliseconds each handler waits before returning. */
   delayMs?: number;
   concurrency?: number;
@@ -206,6 +208,7 @@ export class Stack {
         NATS_URL: this.nats.url,
         E2E_ACTIONS: opts.actions.join(','),
         E2E_FAIL_ACTIONS: (opts.failActions ?? []).join(','),
+        E2E_ASYNC_ACTIONS: (opts.asyncActions ?? []).join(','),
         E2E_DELAY_MS: String(opts.delayMs ?? 0),
         E2E_CONCURRENCY: String(opts.concurrency ?? 32),
         E2E_EFFECTS_FILE: this.effectsFile,
@@ -224,12 +227,12 @@ export class Stack {
   }
 
   /** Every effect the workers applied: one line per handler run. */
-  effects(): { key: string; action: string; attempt: number; taskId: string }[] {
+  effects(): { key: string; action: string; attempt: number; taskId: string; token?: string }[] {
     if (!existsSync(this.effectsFile)) return [];
     return readFileSync(this.effectsFile, 'utf8')
       .split('\n')
       .filter(Boolean)
-      .map((line) => JSON.parse(line) as { key: string; action: string; attempt: number; taskId: string });
+      .map((line) => JSON.parse(line) as { key: string; action: string; attempt: number; taskId: string; token?: string });
   }
 
   async connection(): Promise<NatsConnection> {
