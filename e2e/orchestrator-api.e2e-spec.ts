@@ -167,6 +167,26 @@ describe('orchestrator API', () => {
     expect(live.body.error.message).toContain('failed on purpose');
   });
 
+  it('applies ingress limits at the HTTP edge: size, depth, id tokens', async () => {
+    const huge = await stack.http<{ error: { code: string } }>('orchestrator', 'POST', '/v1/workflows/approval/executions', {
+      input: { blob: 'x'.repeat(300 * 1024) },
+    });
+    expect(huge.status).toBe(413);
+    expect(huge.body.error.code).toBe('PAYLOAD_TOO_LARGE');
+    const deep = JSON.stringify({ input: Array.from({ length: 60 }).reduce<unknown>((acc) => ({ n: acc }), 1) });
+    const tooDeep = await stack.http<{ error: { code: string } }>('orchestrator', 'POST', '/v1/workflows/approval/executions', deep);
+    expect(tooDeep.status).toBe(422);
+    const longId = await stack.http<{ error: { code: string; details: { path: string }[] } }>(
+      'orchestrator',
+      'POST',
+      '/v1/workflows/approval/executions',
+      { executionId: 'a'.repeat(129) },
+    );
+    expect(longId.status).toBe(422);
+    expect(longId.body.error.details[0]?.path).toBe('/executionId');
+    expect((await stack.http('orchestrator', 'GET', `/v1/executions/${'b'.repeat(200)}`)).status).toBe(422);
+  });
+
   it('answers request-reply mirrors and NATS micro discovery', async () => {
     const nc = await stack.connection();
     const reply = await nc.request('baton.api.orchestrator.executions-get', JSON.stringify({ id: 'approve-1' }), {
