@@ -18,7 +18,7 @@ const CONTRACT_PORTS: Record<string, number> = {
   'state-store': 8084,
   telemetry: 8085,
 };
-const DATABASE_SERVICES = ['state-store', 'rule-engine', 'scheduler'];
+const DATABASE_SERVICES = ['state-store', 'rule-engine', 'scheduler', 'telemetry'];
 const OTLP_ENDPOINT = 'http://jaeger:4318';
 
 interface ComposeService {

@@ -17,7 +17,7 @@ const CONTRACT_PORTS: Record<string, number> = {
   'state-store': 8084,
   telemetry: 8085,
 };
-const DATABASE_SERVICES = ['state-store', 'rule-engine', 'scheduler'];
+const DATABASE_SERVICES = ['state-store', 'rule-engine', 'scheduler', 'telemetry'];
 
 const read = (rel: string): string => readFileSync(path.join(REPO_ROOT, rel), 'utf8');
 const apps = readdirSync(path.join(REPO_ROOT, 'apps')).filter((n) =>

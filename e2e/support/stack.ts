@@ -28,7 +28,7 @@ function findRoot(from: string): string {
 export const SERVICE_NAMES = ['orchestrator', 'scheduler', 'rule-engine', 'state-store', 'telemetry'] as const;
 export type ServiceName = (typeof SERVICE_NAMES)[number];
 
-const USES_DATABASE: ReadonlySet<ServiceName> = new Set(['scheduler', 'rule-engine', 'state-store']);
+const USES_DATABASE: ReadonlySet<ServiceName> = new Set(['scheduler', 'rule-engine', 'state-store', 'telemetry']);
 
 /** One child process (a service or a worker) with its captured output. */
 export class ChildHandle {

@@ -1,8 +1,10 @@
 // First: tracing must be set up before any instrumented module loads.
 import './instrumentation';
 
-import { databaseServiceEnvSchema, runService } from '@baton/service-kit';
+import { runService } from '@baton/service-kit';
+import { BATON_STREAMS } from '@baton/transport-jetstream';
 
+import { ruleEngineEnvSchema } from './config/rule-engine.config';
 import { telemetry } from './instrumentation';
 import { RuleEngineModule } from './rule-engine.module';
 import { RULE_ENGINE_SERVICE } from './service.descriptor';
@@ -10,6 +12,8 @@ import { RULE_ENGINE_SERVICE } from './service.descriptor';
 void runService({
   service: RULE_ENGINE_SERVICE,
   module: RuleEngineModule,
-  envSchema: databaseServiceEnvSchema,
+  envSchema: ruleEngineEnvSchema,
+  // Rule changes are announced on baton.events.rules.<category>.changed.
+  streams: [BATON_STREAMS.NOTIFY],
   telemetry,
 });

@@ -14,6 +14,7 @@ import type { NatsServerHandle, TestDatabase } from '@baton/testing';
 const ROOT = resolve(__dirname, '../../..');
 const SOURCES = [
   'apps/rule-engine/src',
+  'libs/persistence/src',
   'libs/service-kit/src',
   'libs/telemetry/src',
   'libs/contracts/src',

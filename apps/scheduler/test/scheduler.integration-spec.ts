@@ -19,6 +19,7 @@ const SOURCES = [
   'libs/telemetry/src',
   'libs/contracts/src',
   'libs/transport-jetstream/src',
+  'libs/persistence/src',
 ];
 
 /** A started `main.js`: its output so far and its exit. */

@@ -8,5 +8,5 @@ export const TELEMETRY_SERVICE: ServiceDescriptor = {
   name: 'telemetry',
   version: '0.1.0',
   defaultPort: 8085,
-  description: 'Workflow analytics, service health and alerts from execution history',
+  description: 'Workflow and step analytics from execution history, and the health of every service instance',
 };

@@ -9,12 +9,14 @@ import { Svcm } from '@nats-io/services';
 import type { ServiceIdentity } from '@nats-io/services';
 import { connect } from '@nats-io/transport-node';
 
-import { getFreePort, startNatsServer, waitFor } from '@baton/testing';
-import type { NatsServerHandle } from '@baton/testing';
+import { createTestDatabase, getFreePort, startNatsServer, waitFor } from '@baton/testing';
+import type { NatsServerHandle, TestDatabase } from '@baton/testing';
 
 const ROOT = resolve(__dirname, '../../..');
 const SOURCES = [
   'apps/telemetry/src',
+  'apps/state-store/src',
+  'libs/persistence/src',
   'libs/service-kit/src',
   'libs/telemetry/src',
   'libs/contracts/src',
@@ -46,6 +48,7 @@ describe('telemetry (integration)', () => {
   let buildDir: string;
   let main: string;
   let nats: NatsServerHandle;
+  let db: TestDatabase;
   const running: ServiceProcess[] = [];
 
   beforeAll(async () => {
@@ -58,12 +61,13 @@ describe('telemetry (integration)', () => {
       { cwd: ROOT },
     );
     main = join(buildDir, 'apps/telemetry/src/main.js');
-    nats = await startNatsServer();
+    [nats, db] = await Promise.all([startNatsServer(), createTestDatabase()]);
   });
 
   afterAll(async () => {
     for (const p of running) if (p.child.exitCode === null) p.child.kill('SIGKILL');
     await nats?.cleanup();
+    await db?.drop();
     if (buildDir) await rm(buildDir, { recursive: true, force: true });
   });
 
@@ -80,7 +84,7 @@ describe('telemetry (integration)', () => {
   it('runs, connects, reports health and stops cleanly on SIGTERM', async () => {
     const port = await getFreePort();
     const base = `http://127.0.0.1:${port}`;
-    const proc = start(main, { PORT: String(port), NATS_URL: nats.url });
+    const proc = start(main, { PORT: String(port), NATS_URL: nats.url, DATABASE_URL: db.url });
     running.push(proc);
 
     const ready = await waitFor(
@@ -96,6 +100,7 @@ describe('telemetry (integration)', () => {
     expect(ready.details).toEqual({
       nats: expect.objectContaining({ status: 'up' }),
       topology: expect.objectContaining({ status: 'up' }),
+      database: expect.objectContaining({ status: 'up' }),
     });
     expect(proc.stdout()).toContain(`"msg":"baton-telemetry listening on :${port}"`);
 
@@ -142,5 +147,87 @@ describe('telemetry (integration)', () => {
     proc.child.kill('SIGTERM');
     expect(await proc.exited).toBe(0);
     expect(proc.stdout()).toContain('NATS connection drained');
+  });
+  it('lists every Baton service instance with its endpoints, stats and health (GET /v1/services)', async () => {
+    const [telemetryPort, storePort] = [await getFreePort(), await getFreePort()];
+    const base = `http://127.0.0.1:${telemetryPort}`;
+    const env = { NATS_URL: nats.url, DATABASE_URL: db.url, LOG_LEVEL: 'warn' };
+    const telemetry = start(main, { ...env, PORT: String(telemetryPort) });
+    const store = start(join(buildDir, 'apps/state-store/src/main.js'), { ...env, PORT: String(storePort) });
+    running.push(telemetry, store);
+
+    interface Instance {
+      name: string;
+      id: string;
+      version: string;
+      health: string;
+      endpoints: { name: string; subject: string; requests: number }[];
+      stats: { requests: number; errors: number } | null;
+    }
+    const services = async (): Promise<Instance[]> => {
+      for (const p of [telemetry]) {
+        if (p.child.exitCode !== null) throw new Error(`exited ${p.child.exitCode}: ${p.stderr()}`);
+      }
+      const res = await fetch(`${base}/v1/services`).catch(() => undefined);
+      return res?.status === 200 ? ((await res.json()) as { items: Instance[] }).items : [];
+    };
+    const both = await waitFor(
+      async () => {
+        const items = await services();
+        return items.filter((i) => i.health === 'up').length === 2 ? items : undefined;
+      },
+      { what: 'telemetry and state-store to be discovered' },
+    );
+    expect(both.map((i) => [i.name, i.version, i.health])).toEqual([
+      ['baton-state-store', '0.1.0', 'up'],
+      ['baton-telemetry', '0.1.0', 'up'],
+    ]);
+    const [storeView, telemetryView] = both;
+    expect(storeView.endpoints.map((e) => e.subject)).toContain('baton.api.state-store.executions.list');
+    expect(telemetryView.endpoints.map((e) => e.name)).toEqual(
+      expect.arrayContaining([
+        'analytics-workflows',
+        'analytics-workflow',
+        'analytics-steps',
+        'services-list',
+      ]),
+    );
+
+    // The mirror answers the same list, and the request shows in the next stats.
+    const nc = await connect({ servers: nats.url });
+    try {
+      const msg = await nc.request('baton.api.telemetry.services.list', '', { timeout: 5_000 });
+      const reply = msg.json() as { items: Instance[] };
+      expect(reply.items.map((i) => i.name)).toEqual(['baton-state-store', 'baton-telemetry']);
+      const counted = await waitFor(
+        async () => {
+          const items = await services();
+          const t = items.find((i) => i.name === 'baton-telemetry');
+          return t?.stats && t.stats.requests >= 1 ? t : undefined;
+        },
+        { what: 'the request in $SRV.STATS' },
+      );
+      expect(counted.endpoints.find((e) => e.name === 'services-list')?.requests).toBeGreaterThanOrEqual(1);
+    } finally {
+      await nc.close();
+    }
+
+    // An instance that stops answering is listed as down.
+    store.child.kill('SIGTERM');
+    expect(await store.exited).toBe(0);
+    const after = await waitFor(
+      async () => {
+        const items = await services();
+        const s = items.find((i) => i.name === 'baton-state-store');
+        return s?.health === 'down' ? items : undefined;
+      },
+      { what: 'the stopped state-store to be down' },
+    );
+    expect(after.map((i) => [i.name, i.id, i.health])).toEqual([
+      ['baton-state-store', storeView.id, 'down'],
+      ['baton-telemetry', telemetryView.id, 'up'],
+    ]);
+    telemetry.child.kill('SIGTERM');
+    expect(await telemetry.exited).toBe(0);
   });
 });

@@ -68,3 +68,10 @@ export type {
   TaskMessage,
   TaskResult,
 } from './messages';
+export {
+  TIMER_SUBJECT_PATTERNS,
+  WORKER_HEARTBEAT_INTERVAL_MS,
+  WorkerSubjects,
+  timerMsgId,
+} from './scheduler';
+export type { TimerView, WorkerAnnouncement, WorkerGoodbye } from './scheduler';

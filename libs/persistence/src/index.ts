@@ -41,5 +41,58 @@ export type {
   Page,
 } from './state-store/state-store.types';
 
+// rule-engine
+export { RULE_ENGINE_PERSISTENCE } from './rule-engine/rule-engine.persistence';
+export { RuleEntity } from './rule-engine/entities/rule.entity';
+export { RuleVersionEntity } from './rule-engine/entities/rule-version.entity';
+export { CreateRuleEngineTables1795400000000 } from './rule-engine/migrations/1795400000000-create-rule-engine-tables';
+export { RuleRepository } from './rule-engine/rule.repository';
+export { RuleOperation } from './rule-engine/rule-engine.types';
+export type { RuleChange, RuleDefinition, RuleVersion, StoredRule } from './rule-engine/rule-engine.types';
+
+// scheduler
+export { SCHEDULER_PERSISTENCE } from './scheduler/scheduler.persistence';
+export { TimerEntity } from './scheduler/entities/timer.entity';
+export { CreateSchedulerTables1795400000000 } from './scheduler/migrations/1795400000000-create-scheduler-tables';
+export { TimerCancelOutcome, TimerRepository } from './scheduler/timer.repository';
+export type { NewTimer, TimerRecord } from './scheduler/timer.repository';
+
+// telemetry
+export { TELEMETRY_PERSISTENCE } from './telemetry/telemetry.persistence';
+export { ProcessedBatchEntity } from './telemetry/entities/processed-batch.entity';
+export { MinuteStatsEntity } from './telemetry/entities/minute-stats.entity';
+export { MinuteDurationEntity } from './telemetry/entities/minute-duration.entity';
+export { CreateTelemetryTables1795400000000 } from './telemetry/migrations/1795400000000-create-telemetry-tables';
+export { AnalyticsOutcome, AnalyticsWriter } from './telemetry/analytics.writer';
+export type { AnalyticsWriterOptions } from './telemetry/analytics.writer';
+export { AnalyticsRepository } from './telemetry/analytics.repository';
+export type { StepAnalytics, WorkflowAnalytics } from './telemetry/analytics.repository';
+export { EXECUTION_ROW, toBatchDeltas } from './telemetry/analytics-batch.deltas';
+export type { BatchDeltas, DurationDelta, StatsDelta } from './telemetry/analytics-batch.deltas';
+export {
+  ANALYTICS_WINDOWS,
+  ANALYTICS_WINDOW_NAMES,
+  DEFAULT_ANALYTICS_WINDOW,
+  inWindow,
+  isAnalyticsWindow,
+  minuteOf,
+  windowStart,
+} from './telemetry/analytics-window';
+export type { AnalyticsWindow } from './telemetry/analytics-window';
+export {
+  DURATION_BUCKETS_PER_DOUBLING,
+  DURATION_MAX_BUCKET,
+  DURATION_RELATIVE_ERROR,
+  addToHistogram,
+  bucketBounds,
+  bucketValue,
+  durationBucket,
+  histogramCount,
+  histogramPercentile,
+  mergeHistograms,
+  percentilesOf,
+} from './telemetry/duration-histogram';
+export type { DurationHistogram, DurationPercentiles } from './telemetry/duration-histogram';
+
 // Re-exported so that owners need not import `typeorm` themselves (only persistence imports it).
 export type { DataSource } from 'typeorm';

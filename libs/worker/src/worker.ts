@@ -11,6 +11,7 @@ import { ResultCache } from './result.cache';
 import { type ResolvedWorkerOptions, checkConcurrency, resolveWorkerOptions } from './worker.options';
 import type { HandleOptions, TaskHandler, WorkerOptions } from './worker.types';
 import { WORKER_VERSION } from './version';
+import { WorkerPresence } from './worker.presence';
 
 /** After the drain timeout and aborting handlers, how long `close()` still waits for them. */
 const FORCED_GRACE_MS = 5_000;
@@ -37,6 +38,7 @@ export class Worker {
   private readonly cache = new ResultCache();
   private state: WorkerState = 'created';
   private closing: Promise<void> | undefined;
+  private presence: WorkerPresence | undefined;
 
   private constructor(
     private readonly nc: NatsConnection,
@@ -45,6 +47,14 @@ export class Worker {
     this.name = options.name;
     this.transport = new JetStreamTaskTransport(nc);
     void this.watchStatus();
+  }
+
+  /**
+   * Id of this worker process in its presence messages (`baton.workers.heartbeat.<workerId>`), once
+   * started; undefined before.
+   */
+  get workerId(): string | undefined {
+    return this.presence?.announcement.workerId;
   }
 
   /**
@@ -148,7 +158,18 @@ export class Worker {
       await this.close();
       throw err;
     }
-    if (this.state === 'starting') this.state = 'started';
+    if (this.state === 'starting') {
+      this.state = 'started';
+      this.presence = new WorkerPresence({
+        name: this.name,
+        actions: [...this.handlers.keys()],
+        concurrency: [...this.handlers.values()].reduce((sum, h) => sum + h.concurrency, 0),
+        version: WORKER_VERSION,
+        publish: (subject, data) => this.nc.publish(subject, data),
+        onError: (err) => this.options.logger.warn({ worker: this.name, err }, 'presence publish failed'),
+      });
+      this.presence.start();
+    }
     this.options.logger.info({ worker: this.name, actions: [...this.handlers.keys()] }, 'worker started');
   }
 
@@ -164,6 +185,7 @@ export class Worker {
 
   private async drainAndClose(): Promise<void> {
     this.state = 'closing';
+    this.presence?.stop();
     const log = this.options.logger;
     const runners = [...this.runners.values()];
     await Promise.all(runners.map((runner) => runner.stopPulling()));

@@ -1,0 +1,182 @@
+import { Engine } from 'json-rules-engine';
+import type { TopLevelCondition } from 'json-rules-engine';
+
+import type { StoredRule } from '@baton/persistence';
+
+import { registerOperators } from './operators';
+
+/** The event of a rule: its first action. */
+export interface RuleEvent {
+  type: string;
+  params?: Record<string, unknown>;
+}
+
+/** How one rule evaluated. */
+export interface RuleEvaluation {
+  id: string;
+  version: number;
+  priority: number;
+  satisfied: boolean;
+  event: RuleEvent;
+}
+
+/** The decision of a set of rules (CONTRACT §3.2). */
+export interface Decision {
+  /** The event type of the highest-priority satisfied rule; `default` when none is satisfied. */
+  outcome: string;
+  /** Every rule evaluated, highest priority first (then by id). */
+  rules: RuleEvaluation[];
+}
+
+const pathSegments = new Map<string, (string | number)[]>();
+const MAX_CACHED_PATHS = 10_000;
+
+/**
+ * Resolves the JSONPaths rules may use (`$.a.b`, `$.items[0].price`: validated at write time) without a
+ * general JSONPath engine: the segments of each path are parsed once. Undefined when a step is missing.
+ */
+export function resolvePath(value: unknown, path: string): unknown {
+  let segments = pathSegments.get(path);
+  if (segments === undefined) {
+    segments = [...path.matchAll(/\.([^.[\]]+)|\[(\d+)\]/g)].map((m) =>
+      m[2] === undefined ? m[1] : Number(m[2]),
+    );
+    if (pathSegments.size >= MAX_CACHED_PATHS) pathSegments.clear();
+    pathSegments.set(path, segments);
+  }
+  let current = value;
+  for (const segment of segments) {
+    if (current === null || typeof current !== 'object') return undefined;
+    current = Object.prototype.hasOwnProperty.call(current, segment)
+      ? (current as Record<string | number, unknown>)[segment]
+      : undefined;
+  }
+  return current;
+}
+
+/** The outcome when no rule is satisfied. */
+export const DEFAULT_OUTCOME = 'default';
+
+/** Highest priority first, then by id: the order in which rules decide. */
+export function byPriority(a: { priority: number; id: string }, b: { priority: number; id: string }): number {
+  return b.priority - a.priority || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+}
+
+/** The event a rule raises when satisfied. */
+export function eventOf(rule: Pick<StoredRule, 'actions'>): RuleEvent {
+  const first = rule.actions[0];
+  return first.params === undefined ? { type: first.type } : { type: first.type, params: first.params };
+}
+
+/**
+ * Rules compiled into one json-rules-engine {@link Engine} with Baton's operators. All rules are evaluated
+ * (same engine priority, so the engine never stops early); the decision orders them by the rules'
+ * own priorities. Runs are serialized: the engine keeps a run status that concurrent runs would share.
+ */
+export class CompiledRuleSet {
+  private readonly engine: Engine;
+  private readonly byId = new Map<string, StoredRule>();
+  private queue: Promise<unknown> = Promise.resolve();
+  readonly rules: readonly StoredRule[];
+
+  constructor(rules: readonly StoredRule[]) {
+    this.rules = [...rules].sort(byPriority);
+    this.engine = registerOperators(new Engine([], { allowUndefinedFacts: true, pathResolver: resolvePath }));
+    for (const rule of this.rules) {
+      this.byId.set(rule.id, rule);
+      this.engine.addRule({
+        name: rule.id,
+        priority: 1,
+        conditions: rule.condition as unknown as TopLevelCondition,
+        event: eventOf(rule),
+      });
+    }
+  }
+
+  /** Evaluates every rule of the set against `facts`. */
+  evaluate(facts: Record<string, unknown>): Promise<Decision> {
+    const run = this.queue.then(() => this.run(facts));
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private async run(facts: Record<string, unknown>): Promise<Decision> {
+    if (this.rules.length === 0) return { outcome: DEFAULT_OUTCOME, rules: [] };
+    const { results } = await this.engine.run(facts);
+    const satisfied = new Set(results.map((r) => r.name));
+    const rules = this.rules.map((rule) => ({
+      id: rule.id,
+      version: rule.version,
+      priority: rule.priority,
+      satisfied: satisfied.has(rule.id),
+      event: eventOf(rule),
+    }));
+    const first = rules.find((r) => r.satisfied);
+    return { outcome: first?.event.type ?? DEFAULT_OUTCOME, rules };
+  }
+}
+
+/** Loads the enabled rules of a category. */
+export type CategoryLoader = (category: string) => Promise<StoredRule[]>;
+
+interface CacheEntry {
+  generation: number;
+  loadedAt: number;
+  set: Promise<CompiledRuleSet>;
+}
+
+/**
+ * Compiled rule sets by category, per instance. {@link invalidate} drops a category (on a
+ * `baton.events.rules.<category>.changed` notification or a local write); a load that started before an
+ * invalidation is not kept. Entries also expire after `ttlMs`, bounding staleness should a notification
+ * be lost.
+ */
+export class RuleSetCache {
+  private readonly entries = new Map<string, CacheEntry>();
+  private readonly generations = new Map<string, number>();
+  private epoch = 0;
+
+  constructor(
+    private readonly load: CategoryLoader,
+    private readonly ttlMs: number,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** The compiled enabled rules of `category` (loaded and compiled on first use). */
+  get(category: string): Promise<CompiledRuleSet> {
+    const generation = this.generationOf(category);
+    const entry = this.entries.get(category);
+    if (entry && entry.generation === generation && this.now() - entry.loadedAt < this.ttlMs)
+      return entry.set;
+    const set = this.load(category).then((rules) => new CompiledRuleSet(rules));
+    const fresh: CacheEntry = { generation, loadedAt: this.now(), set };
+    this.entries.set(category, fresh);
+    set.catch(() => {
+      if (this.entries.get(category) === fresh) this.entries.delete(category);
+    });
+    return set;
+  }
+
+  /** Drops `category`: the next {@link get} loads it again. */
+  invalidate(category: string): void {
+    this.generations.set(category, this.generationOf(category) + 1);
+    this.entries.delete(category);
+  }
+
+  /** Drops every category (after a NATS reconnect: notifications may have been missed). */
+  invalidateAll(): void {
+    this.epoch++;
+    this.generations.clear();
+    this.entries.clear();
+  }
+
+  /** Whether `category` is compiled and current. */
+  has(category: string): boolean {
+    const entry = this.entries.get(category);
+    return entry !== undefined && entry.generation === this.generationOf(category);
+  }
+
+  private generationOf(category: string): number {
+    return this.epoch * 1_000_000 + (this.generations.get(category) ?? 0);
+  }
+}

@@ -1,0 +1,285 @@
+import { type ErrorDetail, SUBJECT_TOKEN, validationError } from '@baton/contracts';
+import type { RuleDefinition } from '@baton/persistence';
+
+import { OPERATORS, parseMoment, regexProblem } from './operators';
+
+/** Rule ids: lower-case letters, digits and `-`, at most {@link MAX_RULE_ID_LENGTH}. */
+export const RULE_ID = /^[a-z0-9-]+$/;
+export const MAX_RULE_ID_LENGTH = 128;
+/** Bounds of a rule's parts. */
+export const RULE_LIMITS = {
+  name: 200,
+  description: 2_000,
+  category: 64,
+  fact: 128,
+  actionType: 64,
+  actions: 16,
+  conditions: 200,
+  depth: 10,
+  priority: 1_000_000,
+} as const;
+/** A JSONPath into a fact: `$.a.b`, `$.items[0].price`. */
+export const FACT_PATH = /^\$(?:\.[A-Za-z_$][A-Za-z0-9_$-]*|\[\d{1,6}\])+$/;
+
+const RULE_KEYS = new Set([
+  'id',
+  'name',
+  'description',
+  'category',
+  'condition',
+  'actions',
+  'priority',
+  'enabled',
+]);
+const LEAF_KEYS = new Set(['fact', 'operator', 'value', 'path']);
+const ACTION_KEYS = new Set(['type', 'params']);
+
+const isObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** Whether `id` can name a rule. */
+export function isRuleId(id: unknown): id is string {
+  return typeof id === 'string' && id.length <= MAX_RULE_ID_LENGTH && RULE_ID.test(id);
+}
+
+/**
+ * Checks a rule as written by a client and returns it with defaults (`description` `''`, `priority` 0,
+ * `enabled` true). `idFromPath` is the id of `PUT /v1/rules/:id` (the body's `id` may then be left out,
+ * and must match when given). Throws `VALIDATION_FAILED` (422) listing every problem with its path.
+ */
+export function validateRule(body: unknown, idFromPath?: string): RuleDefinition {
+  const problems: ErrorDetail[] = [];
+  const add = (path: string, message: string, rule: string) => problems.push({ path, message, rule });
+  if (!isObject(body)) {
+    throw validationError('rule must be a JSON object', [
+      { path: '', message: 'must be an object', rule: 'type' },
+    ]);
+  }
+  for (const key of Object.keys(body)) {
+    if (!RULE_KEYS.has(key)) add(`/${key}`, 'is not a known field', 'unknown');
+  }
+  const id = body.id ?? idFromPath;
+  if (id === undefined) add('/id', 'is required', 'required');
+  else if (!isRuleId(id))
+    add('/id', `must match [a-z0-9-]+ with at most ${MAX_RULE_ID_LENGTH} characters`, 'format');
+  else if (idFromPath !== undefined && id !== idFromPath)
+    add('/id', `must be the id of the path (${idFromPath})`, 'mismatch');
+
+  text(body, 'name', RULE_LIMITS.name, true, add);
+  text(body, 'description', RULE_LIMITS.description, false, add);
+  if (body.category === undefined) add('/category', 'is required', 'required');
+  else if (
+    typeof body.category !== 'string' ||
+    body.category.length > RULE_LIMITS.category ||
+    !SUBJECT_TOKEN.test(body.category)
+  ) {
+    add(
+      '/category',
+      `must be a token of [A-Za-z0-9_-] with at most ${RULE_LIMITS.category} characters`,
+      'format',
+    );
+  }
+  if (
+    body.priority !== undefined &&
+    (!Number.isSafeInteger(body.priority) || Math.abs(body.priority as number) > RULE_LIMITS.priority)
+  ) {
+    add(
+      '/priority',
+      `must be an integer between -${RULE_LIMITS.priority} and ${RULE_LIMITS.priority}`,
+      'type',
+    );
+  }
+  if (body.enabled !== undefined && typeof body.enabled !== 'boolean')
+    add('/enabled', 'must be a boolean', 'type');
+
+  if (body.condition === undefined) add('/condition', 'is required', 'required');
+  else checkTopLevel(body.condition, '/condition', add);
+
+  checkActions(body.actions, add);
+
+  if (problems.length > 0) {
+    const summary = problems.map((p) => `${p.path || '/'} ${p.message}`).join('; ');
+    throw validationError(`rule is invalid: ${summary}`, problems);
+  }
+  return {
+    id: id as string,
+    name: body.name as string,
+    description: (body.description as string | undefined) ?? '',
+    category: body.category as string,
+    condition: body.condition as Record<string, unknown>,
+    actions: (body.actions as RuleDefinition['actions']).map((a) =>
+      a.params === undefined ? { type: a.type } : { type: a.type, params: a.params },
+    ),
+    priority: (body.priority as number | undefined) ?? 0,
+    enabled: (body.enabled as boolean | undefined) ?? true,
+  };
+}
+
+type Add = (path: string, message: string, rule: string) => void;
+
+function text(body: Record<string, unknown>, key: string, max: number, required: boolean, add: Add): void {
+  const v = body[key];
+  if (v === undefined) {
+    if (required) add(`/${key}`, 'is required', 'required');
+  } else if (typeof v !== 'string' || (required && v.trim().length === 0) || v.length > max) {
+    add(`/${key}`, `must be a ${required ? 'non-empty ' : ''}string of at most ${max} characters`, 'type');
+  }
+}
+
+function checkTopLevel(node: unknown, path: string, add: Add): void {
+  if (!isObject(node) || !['all', 'any', 'not'].some((k) => k in node)) {
+    add(path, 'must be an object with exactly one of all, any, not', 'nesting');
+    return;
+  }
+  const counter = { n: 0 };
+  checkNode(node, path, 1, counter, add);
+  if (counter.n > RULE_LIMITS.conditions) {
+    add(path, `must hold at most ${RULE_LIMITS.conditions} conditions (has ${counter.n})`, 'maxConditions');
+  }
+}
+
+function checkNode(node: unknown, path: string, depth: number, counter: { n: number }, add: Add): void {
+  if (!isObject(node)) {
+    add(path, 'must be a condition object', 'nesting');
+    return;
+  }
+  if (depth > RULE_LIMITS.depth) {
+    add(path, `nests deeper than ${RULE_LIMITS.depth} levels`, 'maxDepth');
+    return;
+  }
+  const combinators = ['all', 'any', 'not'].filter((k) => k in node);
+  if (combinators.length > 1) {
+    add(path, `must have exactly one of all, any, not (has ${combinators.join(', ')})`, 'nesting');
+    return;
+  }
+  if (combinators.length === 1) {
+    const key = combinators[0];
+    for (const other of Object.keys(node)) {
+      if (other !== key) add(`${path}/${other}`, 'is not a known field', 'unknown');
+    }
+    const inner = node[key];
+    if (key === 'not') {
+      checkNode(inner, `${path}/not`, depth + 1, counter, add);
+    } else if (!Array.isArray(inner) || inner.length === 0) {
+      add(`${path}/${key}`, 'must be a non-empty array of conditions', 'nesting');
+    } else {
+      inner.forEach((child, i) => checkNode(child, `${path}/${key}/${i}`, depth + 1, counter, add));
+    }
+    return;
+  }
+  counter.n++;
+  checkLeaf(node, path, add);
+}
+
+function checkLeaf(node: Record<string, unknown>, path: string, add: Add): void {
+  for (const key of Object.keys(node)) {
+    if (!LEAF_KEYS.has(key)) add(`${path}/${key}`, 'is not a known field', 'unknown');
+  }
+  const { fact, operator, path: factPath } = node;
+  if (fact === undefined) add(`${path}/fact`, 'is required', 'required');
+  else if (typeof fact !== 'string' || fact.length === 0 || fact.length > RULE_LIMITS.fact) {
+    add(`${path}/fact`, `must be a non-empty string of at most ${RULE_LIMITS.fact} characters`, 'type');
+  }
+  if (
+    factPath !== undefined &&
+    (typeof factPath !== 'string' || factPath.length > 256 || !FACT_PATH.test(factPath))
+  ) {
+    add(`${path}/path`, 'must be a JSONPath like $.a.b or $.items[0].price', 'path');
+  }
+  if (!('value' in node)) add(`${path}/value`, 'is required', 'required');
+  if (operator === undefined) {
+    add(`${path}/operator`, 'is required', 'required');
+    return;
+  }
+  if (typeof operator !== 'string' || !OPERATORS.has(operator)) {
+    add(`${path}/operator`, `must be one of ${[...OPERATORS].join(', ')}`, 'unknownOperator');
+    return;
+  }
+  if ('value' in node) checkValue(operator, node.value, `${path}/value`, add);
+}
+
+function checkValue(operator: string, value: unknown, path: string, add: Add): void {
+  if (isObject(value) && 'fact' in value) {
+    add(path, 'must be a literal (fact references are not supported)', 'type');
+    return;
+  }
+  switch (operator) {
+    case 'in':
+    case 'notIn':
+      if (!Array.isArray(value)) add(path, `must be an array for ${operator}`, 'type');
+      return;
+    case 'lessThan':
+    case 'lessThanInclusive':
+    case 'greaterThan':
+    case 'greaterThanInclusive':
+      if (typeof value !== 'number') add(path, `must be a number for ${operator}`, 'type');
+      return;
+    case 'matches': {
+      if (typeof value !== 'string') {
+        add(path, 'must be a regular expression string for matches', 'type');
+        return;
+      }
+      const problem = regexProblem(value);
+      if (problem !== undefined) add(path, problem, 'regex');
+      return;
+    }
+    case 'before':
+    case 'after':
+      if (parseMoment(value) === undefined) {
+        add(path, `must be an ISO-8601 date, date-time or time of day (HH:MM[:SS]) for ${operator}`, 'type');
+      }
+      return;
+    case 'between': {
+      const ok =
+        Array.isArray(value) &&
+        value.length === 2 &&
+        ((typeof value[0] === 'number' && typeof value[1] === 'number' && value[0] <= value[1]) ||
+          betweenMoments(value[0], value[1]));
+      if (!ok) add(path, 'must be [min, max] of numbers or of ISO-8601 dates/times, min <= max', 'type');
+      return;
+    }
+    default:
+      return;
+  }
+}
+
+function betweenMoments(min: unknown, max: unknown): boolean {
+  const [lo, hi] = [parseMoment(min), parseMoment(max)];
+  if (!lo || !hi || lo.kind !== hi.kind) return false;
+  return lo.kind === 'date' && hi.kind === 'date' ? lo.ms <= hi.ms : (min as string) <= (max as string);
+}
+
+function checkActions(actions: unknown, add: Add): void {
+  if (actions === undefined) {
+    add('/actions', 'is required', 'required');
+    return;
+  }
+  if (!Array.isArray(actions) || actions.length === 0 || actions.length > RULE_LIMITS.actions) {
+    add('/actions', `must be an array of 1 to ${RULE_LIMITS.actions} actions`, 'type');
+    return;
+  }
+  actions.forEach((action: unknown, i) => {
+    const path = `/actions/${i}`;
+    if (!isObject(action)) {
+      add(path, 'must be an object { type, params? }', 'type');
+      return;
+    }
+    for (const key of Object.keys(action)) {
+      if (!ACTION_KEYS.has(key)) add(`${path}/${key}`, 'is not a known field', 'unknown');
+    }
+    if (action.type === undefined) add(`${path}/type`, 'is required', 'required');
+    else if (
+      typeof action.type !== 'string' ||
+      action.type.length > RULE_LIMITS.actionType ||
+      !SUBJECT_TOKEN.test(action.type)
+    ) {
+      add(
+        `${path}/type`,
+        `must be a token of [A-Za-z0-9_-] with at most ${RULE_LIMITS.actionType} characters`,
+        'format',
+      );
+    }
+    if (action.params !== undefined && !isObject(action.params))
+      add(`${path}/params`, 'must be an object', 'type');
+  });
+}

@@ -1,0 +1,12 @@
+import type { PersistenceScope } from '../persistence-scope';
+import { RuleVersionEntity } from './entities/rule-version.entity';
+import { RuleEntity } from './entities/rule.entity';
+import { CreateRuleEngineTables1795400000000 } from './migrations/1795400000000-create-rule-engine-tables';
+
+/** Entities and migrations of the rule-engine (tables `rules`, `rule_versions`). */
+export const RULE_ENGINE_PERSISTENCE: PersistenceScope = {
+  name: 'rule-engine',
+  entities: [RuleEntity, RuleVersionEntity],
+  migrations: [CreateRuleEngineTables1795400000000],
+  migrationsTableName: 'baton_migrations_rule_engine',
+};

@@ -1,0 +1,326 @@
+import type { DataSource, EntityManager } from 'typeorm';
+
+import { BatonError, ErrorCode } from '@baton/contracts';
+
+import { DatabaseErrorKind, classifyDatabaseError, toBatonDatabaseError } from '../database-errors';
+import {
+  type BatchDeltas,
+  type DurationDelta,
+  type StatsDelta,
+  toBatchDeltas,
+} from './analytics-batch.deltas';
+
+/** What became of one history batch. */
+export const AnalyticsOutcome = {
+  /** Counted now (its dedupe record was inserted in the same transaction). */
+  COUNTED: 'counted',
+  /** Already counted before (redelivered or re-published): nothing changed. */
+  DUPLICATE: 'duplicate',
+  /** Holds nothing the analytics count (no start, no finished step or execution). */
+  IGNORED: 'ignored',
+} as const;
+export type AnalyticsOutcome = (typeof AnalyticsOutcome)[keyof typeof AnalyticsOutcome];
+
+/** Options of {@link AnalyticsWriter}. */
+export interface AnalyticsWriterOptions {
+  /** Most batches applied in one transaction (default 200). */
+  maxGroupSize?: number;
+  /** How long the first batch of a group waits for others, in ms (default 10). */
+  maxDelayMs?: number;
+  /** Group transactions running at once (default 2). */
+  maxConcurrentGroups?: number;
+  /** Called after each group transaction with its size and duration in seconds (exceptions ignored). */
+  onGroup?: (report: { size: number; durationSeconds: number; committed: boolean }) => void;
+}
+
+interface Pending {
+  deltas: BatchDeltas;
+  resolve: (outcome: AnalyticsOutcome) => void;
+  reject: (err: BatonError) => void;
+}
+
+const INSERT_PROCESSED = `
+  INSERT INTO telemetry_processed_batches (execution_id, revision)
+  SELECT r.execution_id, r.revision
+    FROM jsonb_to_recordset($1::jsonb) AS r(execution_id text, revision integer)
+   ORDER BY r.execution_id, r.revision
+  ON CONFLICT (execution_id, revision) DO NOTHING
+  RETURNING execution_id, revision`;
+
+const UPSERT_STATS = `
+  INSERT INTO telemetry_minute_stats AS s
+    (workflow_id, step_id, minute, started, completed, failed, compensated, terminated, attempts)
+  SELECT r.workflow_id, r.step_id, r.minute, r.started, r.completed, r.failed, r.compensated, r.terminated,
+         r.attempts
+    FROM jsonb_to_recordset($1::jsonb) AS r(
+      workflow_id text, step_id text, minute timestamptz, started integer, completed integer, failed integer,
+      compensated integer, terminated integer, attempts bigint)
+   ORDER BY r.workflow_id, r.step_id, r.minute
+  ON CONFLICT (workflow_id, step_id, minute) DO UPDATE SET
+    started     = s.started + EXCLUDED.started,
+    completed   = s.completed + EXCLUDED.completed,
+    failed      = s.failed + EXCLUDED.failed,
+    compensated = s.compensated + EXCLUDED.compensated,
+    terminated  = s.terminated + EXCLUDED.terminated,
+    attempts    = s.attempts + EXCLUDED.attempts`;
+
+const UPSERT_DURATIONS = `
+  INSERT INTO telemetry_minute_durations AS d (workflow_id, step_id, minute, bucket, count)
+  SELECT r.workflow_id, r.step_id, r.minute, r.bucket, r.count
+    FROM jsonb_to_recordset($1::jsonb) AS r(
+      workflow_id text, step_id text, minute timestamptz, bucket smallint, count integer)
+   ORDER BY r.workflow_id, r.step_id, r.minute, r.bucket
+  ON CONFLICT (workflow_id, step_id, minute, bucket) DO UPDATE SET count = d.count + EXCLUDED.count`;
+
+const keyOf = (executionId: string, revision: number): string => `${executionId}\u0000${revision}`;
+
+function describe(d: BatchDeltas): string {
+  return `counting history of execution ${d.executionId} revision ${d.revision}`;
+}
+
+/** Sums the increments of the given batches per row, in key order (so concurrent groups lock alike). */
+function sumRows(batches: BatchDeltas[]): {
+  stats: StatsDelta[];
+  durations: (DurationDelta & { count: number })[];
+} {
+  const stats = new Map<string, StatsDelta>();
+  const durations = new Map<string, DurationDelta & { count: number }>();
+  for (const b of batches) {
+    for (const s of b.stats) {
+      const key = `${s.workflowId}\u0000${s.stepId}\u0000${s.minute}`;
+      const current = stats.get(key);
+      if (current === undefined) stats.set(key, { ...s });
+      else {
+        current.started += s.started;
+        current.completed += s.completed;
+        current.failed += s.failed;
+        current.compensated += s.compensated;
+        current.terminated += s.terminated;
+        current.attempts += s.attempts;
+      }
+    }
+    for (const d of b.durations) {
+      const key = `${d.workflowId}\u0000${d.stepId}\u0000${d.minute}\u0000${d.bucket}`;
+      const current = durations.get(key);
+      if (current === undefined) durations.set(key, { ...d, count: 1 });
+      else current.count++;
+    }
+  }
+  const byKey = <T>(m: Map<string, T>): T[] =>
+    [...m.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, v]) => v);
+  return { stats: byKey(stats), durations: byKey(durations) };
+}
+
+/**
+ * Applies `HistoryBatch`es to the telemetry analytics exactly once, with group commit.
+ *
+ * - Each counted batch's dedupe record `(execution_id, revision)` is inserted in the SAME transaction as
+ *   its counter increments, with `ON CONFLICT DO NOTHING RETURNING`: only the batches whose record was
+ *   new add their increments. A redelivered or re-published batch (even concurrently, in another group
+ *   or instance: the primary key serializes them) changes nothing.
+ * - Batches arriving within `maxDelayMs` (up to `maxGroupSize`) share one transaction of three
+ *   multi-row statements; each {@link write} resolves after the commit, so the caller acks only
+ *   durable effects.
+ * - A failing group is retried one batch per transaction unless the database is unavailable; a batch the
+ *   database rejects as data is rejected non-retryable (`VALIDATION_FAILED`), an unavailable database
+ *   `UNAVAILABLE` (retryable).
+ */
+export class AnalyticsWriter {
+  private readonly maxGroupSize: number;
+  private readonly maxDelayMs: number;
+  private readonly maxConcurrentGroups: number;
+  private readonly onGroup: AnalyticsWriterOptions['onGroup'];
+  private queue: Pending[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private due = false;
+  private inFlight = 0;
+  private closed = false;
+  private idleWaiters: (() => void)[] = [];
+
+  constructor(
+    private readonly ds: DataSource,
+    opts: AnalyticsWriterOptions = {},
+  ) {
+    this.maxGroupSize = Math.max(1, opts.maxGroupSize ?? 200);
+    this.maxDelayMs = Math.max(0, opts.maxDelayMs ?? 10);
+    this.maxConcurrentGroups = Math.max(1, opts.maxConcurrentGroups ?? 2);
+    this.onGroup = opts.onGroup;
+  }
+
+  /**
+   * Counts one history batch (as received from the wire; checked here). Resolves with its outcome once
+   * committed; rejects with a BatonError: `retryable: false` when it can never be counted (invalid, or
+   * rejected by the database as data), `retryable: true` otherwise.
+   */
+  write(batch: unknown): Promise<AnalyticsOutcome> {
+    if (this.closed) {
+      return Promise.reject(
+        new BatonError(ErrorCode.UNAVAILABLE, 'analytics writer is closed', { retryable: true }),
+      );
+    }
+    let deltas: BatchDeltas;
+    try {
+      deltas = toBatchDeltas(batch);
+    } catch (err) {
+      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+    }
+    if (deltas.stats.length === 0 && deltas.durations.length === 0) {
+      return Promise.resolve(AnalyticsOutcome.IGNORED);
+    }
+    return new Promise<AnalyticsOutcome>((resolve, reject) => {
+      this.queue.push({ deltas, resolve, reject });
+      if (this.queue.length >= this.maxGroupSize) this.due = true;
+      else if (this.timer === undefined && !this.due) {
+        this.timer = setTimeout(() => {
+          this.timer = undefined;
+          this.due = true;
+          this.pump();
+        }, this.maxDelayMs);
+      }
+      this.pump();
+    });
+  }
+
+  /** Batches waiting for, or inside, a group transaction. */
+  get pending(): number {
+    return this.queue.length + this.inFlight;
+  }
+
+  /** Stops accepting batches, applies the queued ones and resolves when every group has finished. */
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.due = true;
+    this.pump();
+    if (this.queue.length === 0 && this.inFlight === 0) return;
+    await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  private pump(): void {
+    while (this.due && this.queue.length > 0 && this.inFlight < this.maxConcurrentGroups) {
+      const group = this.queue.splice(0, this.maxGroupSize);
+      this.inFlight++;
+      void this.runGroup(group).finally(() => {
+        this.inFlight--;
+        if (this.queue.length > 0) this.due = true;
+        this.pump();
+      });
+    }
+    if (this.queue.length === 0) {
+      if (!this.closed) this.due = false;
+      if (this.inFlight === 0) {
+        const waiters = this.idleWaiters;
+        this.idleWaiters = [];
+        for (const w of waiters) w();
+      }
+    }
+    if (this.due && this.timer !== undefined) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
+  }
+
+  private async runGroup(group: Pending[]): Promise<void> {
+    const started = process.hrtime.bigint();
+    let committed = true;
+    try {
+      const outcomes = await this.apply(group.map((p) => p.deltas));
+      group.forEach((p, i) => p.resolve(outcomes[i]));
+    } catch (err) {
+      committed = false;
+      if (group.length === 1 || classifyDatabaseError(err) === DatabaseErrorKind.UNAVAILABLE) {
+        for (const p of group) p.reject(toBatonDatabaseError(err, describe(p.deltas)));
+      } else {
+        await this.isolate(group);
+      }
+    }
+    try {
+      this.onGroup?.({
+        size: group.length,
+        durationSeconds: Number(process.hrtime.bigint() - started) / 1e9,
+        committed,
+      });
+    } catch {
+      // Reporting never affects writes.
+    }
+  }
+
+  private async isolate(group: Pending[]): Promise<void> {
+    for (let i = 0; i < group.length; i++) {
+      const p = group[i];
+      try {
+        const [outcome] = await this.apply([p.deltas]);
+        p.resolve(outcome);
+      } catch (err) {
+        p.reject(toBatonDatabaseError(err, describe(p.deltas)));
+        if (classifyDatabaseError(err) === DatabaseErrorKind.UNAVAILABLE) {
+          for (const rest of group.slice(i + 1))
+            rest.reject(toBatonDatabaseError(err, describe(rest.deltas)));
+          return;
+        }
+      }
+    }
+  }
+
+  /** One transaction: record the new batches, add the increments of those only. */
+  private async apply(batches: BatchDeltas[]): Promise<AnalyticsOutcome[]> {
+    // The first copy of a batch in the group is the one that may count; later copies are duplicates.
+    const firsts = new Map<string, number>();
+    batches.forEach((b, i) => {
+      const key = keyOf(b.executionId, b.revision);
+      if (!firsts.has(key)) firsts.set(key, i);
+    });
+    const keys = [...firsts.keys()].map((k) => {
+      const b = batches[firsts.get(k) as number];
+      return { execution_id: b.executionId, revision: b.revision };
+    });
+    return this.ds.transaction(async (em: EntityManager) => {
+      const inserted = await em.query<{ execution_id: string; revision: number }[]>(INSERT_PROCESSED, [
+        JSON.stringify(keys),
+      ]);
+      const fresh = new Set(inserted.map((r) => keyOf(r.execution_id, r.revision)));
+      const counted = batches.filter(
+        (b, i) =>
+          fresh.has(keyOf(b.executionId, b.revision)) && firsts.get(keyOf(b.executionId, b.revision)) === i,
+      );
+      const { stats, durations } = sumRows(counted);
+      if (stats.length > 0) {
+        await em.query(UPSERT_STATS, [
+          JSON.stringify(
+            stats.map((s) => ({
+              workflow_id: s.workflowId,
+              step_id: s.stepId,
+              minute: new Date(s.minute).toISOString(),
+              started: s.started,
+              completed: s.completed,
+              failed: s.failed,
+              compensated: s.compensated,
+              terminated: s.terminated,
+              attempts: s.attempts,
+            })),
+          ),
+        ]);
+      }
+      if (durations.length > 0) {
+        await em.query(UPSERT_DURATIONS, [
+          JSON.stringify(
+            durations.map((d) => ({
+              workflow_id: d.workflowId,
+              step_id: d.stepId,
+              minute: new Date(d.minute).toISOString(),
+              bucket: d.bucket,
+              count: d.count,
+            })),
+          ),
+        ]);
+      }
+      return batches.map((b, i) => {
+        const key = keyOf(b.executionId, b.revision);
+        return fresh.has(key) && firsts.get(key) === i
+          ? AnalyticsOutcome.COUNTED
+          : AnalyticsOutcome.DUPLICATE;
+      });
+    });
+  }
+}
