@@ -87,7 +87,10 @@ export class ConsumerRunner {
     await Promise.all([...this.fetches].map((f) => f.close().catch(() => undefined)));
     await this.loopDone;
     const pending = [...this.inFlight];
-    if (pending.length === 0) return true;
+    if (pending.length === 0) {
+      if (!this.nc.isClosed()) await this.nc.flush().catch(() => undefined);
+      return true;
+    }
     let timer: NodeJS.Timeout | undefined;
     const drained = await Promise.race([
       Promise.allSettled(pending).then(() => true),
@@ -97,6 +100,8 @@ export class ConsumerRunner {
     ]);
     clearTimeout(timer);
     if (!drained) this.processor.abandonInFlight();
+    // Acks go out without confirmation: make sure the server has them before stop() returns.
+    if (!this.nc.isClosed()) await this.nc.flush().catch(() => undefined);
     return drained;
   }
 
