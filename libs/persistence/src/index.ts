@@ -1,5 +1,7 @@
 export { createDataSource } from './data-source.factory';
 export type { CreateDataSourceOptions } from './data-source.factory';
+export { PROBE_TIMEOUT_MS, openDatabase, probeDatabase, redactDatabaseUrl } from './database';
+export type { DatabaseLogger, OpenDatabaseOptions } from './database';
 export {
   MIGRATION_LOCK_KEY,
   pendingMigrations,

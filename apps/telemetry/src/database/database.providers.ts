@@ -1,23 +1,19 @@
 import { Logger } from '@nestjs/common';
 import type { FactoryProvider, OnApplicationShutdown } from '@nestjs/common';
 
-import { BatonError, ErrorCode } from '@baton/contracts';
 import {
   AnalyticsRepository,
   AnalyticsWriter,
   type DataSource,
-  DatabaseErrorKind,
   TELEMETRY_PERSISTENCE,
-  classifyDatabaseError,
-  createDataSource,
-  runMigrations,
+  openDatabase,
+  probeDatabase,
 } from '@baton/persistence';
 import { BATON_CONFIG, ReadinessRegistry, redactUrlPassword } from '@baton/service-kit';
 
 import type { TelemetryConfig } from '../config/telemetry.config';
 import { TelemetryMetrics } from '../telemetry.metrics';
 
-const PROBE_TIMEOUT_MS = 2_000;
 /** Minute rows and dedupe records older than this are deleted: longer than the longest window (24 h). */
 export const ANALYTICS_RETENTION_MS = 26 * 60 * 60 * 1000;
 /** How often old analytics rows are deleted. */
@@ -29,65 +25,17 @@ function messageOf(err: unknown): string {
 
 /**
  * Connects to PostgreSQL (waiting up to `BATON_DB_STARTUP_TIMEOUT_MS` while it is unreachable) and applies
- * the telemetry migrations under the shared advisory lock.
+ * pending migrations under the advisory lock, so several instances can start at once.
  */
-export async function openTelemetryDatabase(
+export function openTelemetryDatabase(
   config: TelemetryConfig,
   logger = new Logger('Database'),
 ): Promise<DataSource> {
-  const deadline = Date.now() + config.BATON_DB_STARTUP_TIMEOUT_MS;
-  let ds: DataSource;
-  for (let attempt = 1; ; attempt++) {
-    ds = createDataSource(config.DATABASE_URL, {
-      ...TELEMETRY_PERSISTENCE,
-      poolSize: config.BATON_DB_POOL_SIZE,
-    });
-    try {
-      await ds.initialize();
-      break;
-    } catch (err) {
-      if (classifyDatabaseError(err) !== DatabaseErrorKind.UNAVAILABLE || Date.now() >= deadline) {
-        throw new BatonError(
-          ErrorCode.UNAVAILABLE,
-          `database ${redactUrlPassword(config.DATABASE_URL)}: ${messageOf(err)}`,
-          { cause: err },
-        );
-      }
-      const delayMs = Math.min(2_000, 100 * 2 ** attempt);
-      logger.warn(`database not reachable yet (${messageOf(err)}); retrying in ${delayMs} ms`);
-      await new Promise((resolve) => setTimeout(resolve, delayMs));
-    }
-  }
-  try {
-    const applied = await runMigrations(ds);
-    if (applied.length > 0) logger.log(`migrations applied: ${applied.map((m) => m.name).join(', ')}`);
-    return ds;
-  } catch (err) {
-    await ds.destroy().catch(() => undefined);
-    throw new BatonError(ErrorCode.UNAVAILABLE, `database migrations failed: ${messageOf(err)}`, {
-      cause: err,
-    });
-  }
-}
-
-/** `select 1` within {@link PROBE_TIMEOUT_MS}; throws UNAVAILABLE naming the cause. */
-export async function probeDatabase(ds: DataSource): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    await Promise.race([
-      ds.query('SELECT 1'),
-      new Promise((_, reject) => {
-        timer = setTimeout(
-          () => reject(new Error(`no answer within ${PROBE_TIMEOUT_MS} ms`)),
-          PROBE_TIMEOUT_MS,
-        );
-      }),
-    ]);
-  } catch (err) {
-    throw new BatonError(ErrorCode.UNAVAILABLE, messageOf(err), { cause: err });
-  } finally {
-    clearTimeout(timer);
-  }
+  return openDatabase(config.DATABASE_URL, TELEMETRY_PERSISTENCE, {
+    poolSize: config.BATON_DB_POOL_SIZE,
+    startupTimeoutMs: config.BATON_DB_STARTUP_TIMEOUT_MS,
+    logger,
+  });
 }
 
 /**
