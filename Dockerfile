@@ -8,11 +8,7 @@ FROM ${NODE_IMAGE} AS build
 WORKDIR /app
 ENV NX_DAEMON=false NX_NO_CLOUD=true
 COPY package.json package-lock.json ./
-# `npm ci`, or, when npm ci refuses a lock file that lacks other platforms' optional packages (npm/cli#9846),
-# `npm install` provided that it leaves the lock file untouched (that is, installs exactly the locked tree).
-RUN cp package-lock.json /tmp/package-lock.json \
- && (npm ci --no-audit --no-fund \
-     || (npm install --no-audit --no-fund && cmp -s package-lock.json /tmp/package-lock.json))
+RUN npm ci --no-audit --no-fund
 COPY .swcrc tsconfig.base.json tsconfig.json ./
 COPY apps ./apps
 COPY libs ./libs
@@ -24,9 +20,7 @@ RUN npx swc apps libs examples -d dist --config-file .swcrc -q
 FROM ${NODE_IMAGE} AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN cp package-lock.json /tmp/package-lock.json \
- && (npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
-     || (npm install --omit=dev --ignore-scripts --no-audit --no-fund && cmp -s package-lock.json /tmp/package-lock.json)) \
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
  && npm cache clean --force
 
 # --- runtime -------------------------------------------------------------------------------------------------
