@@ -33,11 +33,11 @@ describe('foundation: events start workflows that run through workers to complet
 
     const [execution] = await waitForTerminal(stack, 'fan-three', 1);
     expect(execution?.status).toBe('COMPLETED');
-    const live = await stack.http<{ status: string; output: unknown; steps: Record<string, { status: string }> }>(
-      'orchestrator',
-      'GET',
-      `/v1/executions/${execution?.executionId}`,
-    );
+    const live = await stack.http<{
+      status: string;
+      output: unknown;
+      steps: Record<string, { status: string }>;
+    }>('orchestrator', 'GET', `/v1/executions/${execution?.executionId}`);
     expect(live.status).toBe(200);
     expect(live.body.output).toEqual({
       orderId: 'order-1',
@@ -81,7 +81,9 @@ describe('foundation: events start workflows that run through workers to complet
     const js = await stack.js();
     await Promise.all(
       Array.from({ length: 300 }, (_, i) =>
-        js.publish('events.load.started', JSON.stringify({ id: `load-${i}`, value: i }), { msgID: `load-${i}` }),
+        js.publish('events.load.started', JSON.stringify({ id: `load-${i}`, value: i }), {
+          msgID: `load-${i}`,
+        }),
       ),
     );
     const done = await waitForTerminal(stack, 'fan-load', 300);
@@ -119,7 +121,9 @@ describe('foundation: events start workflows that run through workers to complet
     const js = await stack.js();
     await Promise.all(
       Array.from({ length: 20 }, (_, i) =>
-        js.publish('events.steady.started', JSON.stringify({ id: `s-${i}`, value: i }), { msgID: `steady-${i}` }),
+        js.publish('events.steady.started', JSON.stringify({ id: `s-${i}`, value: i }), {
+          msgID: `steady-${i}`,
+        }),
       ),
     );
 
@@ -145,7 +149,13 @@ describe('foundation: events start workflows that run through workers to complet
     expect(paths).toEqual(expect.arrayContaining(['/id', '/version', '/triggers/0/subject']));
     expect(bad.body.error.details.length).toBeGreaterThanOrEqual(5);
 
-    const yamlBad = await stack.http('orchestrator', 'POST', '/v1/workflows', 'id: [unclosed', 'application/yaml');
+    const yamlBad = await stack.http(
+      'orchestrator',
+      'POST',
+      '/v1/workflows',
+      'id: [unclosed',
+      'application/yaml',
+    );
     expect(yamlBad.status).toBe(400);
 
     const changed = { ...def, name: 'changed' };
@@ -177,12 +187,21 @@ describe('foundation: events start workflows that run through workers to complet
     expect(steady.every((e) => e.status === 'COMPLETED')).toBe(true);
     expect(await listExecutions(stack, 'steady')).toHaveLength(20);
 
-    const missing = await stack.http<{ error: { code: string } }>('orchestrator', 'GET', '/v1/executions/nope');
+    const missing = await stack.http<{ error: { code: string } }>(
+      'orchestrator',
+      'GET',
+      '/v1/executions/nope',
+    );
     expect(missing.status).toBe(404);
     expect(missing.body.error.code).toBe('NOT_FOUND');
-    const badStart = await stack.http<{ error: { code: string } }>('orchestrator', 'POST', '/v1/workflows/steady/executions', {
-      executionId: 'has a space',
-    });
+    const badStart = await stack.http<{ error: { code: string } }>(
+      'orchestrator',
+      'POST',
+      '/v1/workflows/steady/executions',
+      {
+        executionId: 'has a space',
+      },
+    );
     expect(badStart.status).toBe(422);
   });
 

@@ -52,11 +52,17 @@ describe('orchestrator API', () => {
       '  - { id: prepare, type: task, action: api.prepare }',
       '  - { id: approve, type: task, action: api.approve, dependencies: [prepare] }',
     ].join('\n');
-    expect((await stack.http('orchestrator', 'POST', '/v1/workflows', yaml, 'application/yaml')).status).toBe(201);
+    expect((await stack.http('orchestrator', 'POST', '/v1/workflows', yaml, 'application/yaml')).status).toBe(
+      201,
+    );
     // The same document in JSON is the same definition.
     expect((await stack.http('orchestrator', 'POST', '/v1/workflows', approval(2))).status).toBe(200);
 
-    const list = await stack.http<{ items: { definition: WorkflowDefinition }[] }>('orchestrator', 'GET', '/v1/workflows');
+    const list = await stack.http<{ items: { definition: WorkflowDefinition }[] }>(
+      'orchestrator',
+      'GET',
+      '/v1/workflows',
+    );
     expect(list.body.items.map((w) => [w.definition.id, w.definition.version])).toEqual([['approval', 2]]);
     const latest = await stack.http<{ definition: WorkflowDefinition; versions: number[] }>(
       'orchestrator',
@@ -64,7 +70,11 @@ describe('orchestrator API', () => {
       '/v1/workflows/approval',
     );
     expect(latest.body.versions).toEqual([1, 2]);
-    const v1 = await stack.http<{ definition: WorkflowDefinition }>('orchestrator', 'GET', '/v1/workflows/approval/versions/1');
+    const v1 = await stack.http<{ definition: WorkflowDefinition }>(
+      'orchestrator',
+      'GET',
+      '/v1/workflows/approval/versions/1',
+    );
     expect(v1.body.definition.version).toBe(1);
     expect((await stack.http('orchestrator', 'GET', '/v1/workflows/approval/versions/9')).status).toBe(404);
     expect((await stack.http('orchestrator', 'GET', '/v1/workflows/BAD_ID')).status).toBe(400);
@@ -92,10 +102,15 @@ describe('orchestrator API', () => {
   });
 
   it('completes a task for a person with the token carried in the task; old and unknown tokens are refused', async () => {
-    const started = await stack.http<{ executionId: string }>('orchestrator', 'POST', '/v1/workflows/approval/executions', {
-      executionId: 'approve-1',
-      input: { amount: 5 },
-    });
+    const started = await stack.http<{ executionId: string }>(
+      'orchestrator',
+      'POST',
+      '/v1/workflows/approval/executions',
+      {
+        executionId: 'approve-1',
+        input: { amount: 5 },
+      },
+    );
     expect(started.status).toBe(202);
     const token = await tokenOf('approve-1');
     const live = await stack.http<{ status: string; steps: Record<string, { status: string }> }>(
@@ -105,29 +120,49 @@ describe('orchestrator API', () => {
     );
     expect(live.body.steps['approve']?.status).toBe('SCHEDULED');
 
-    const done = await stack.http('orchestrator', 'POST', `/v1/tasks/${token}/complete`, { output: { approvedBy: 'ana' } });
+    const done = await stack.http('orchestrator', 'POST', `/v1/tasks/${token}/complete`, {
+      output: { approvedBy: 'ana' },
+    });
     expect(done.status).toBe(202);
     const finished = await waitFor(
       async () => {
-        const res = await stack.http<{ status: string; output: unknown }>('orchestrator', 'GET', '/v1/executions/approve-1');
+        const res = await stack.http<{ status: string; output: unknown }>(
+          'orchestrator',
+          'GET',
+          '/v1/executions/approve-1',
+        );
         return res.body.status === 'COMPLETED' ? res.body : undefined;
       },
       { what: 'approve-1 completed' },
     );
     expect(finished.output).toEqual({ approvedBy: 'ana' });
 
-    const again = await stack.http<{ error: { code: string } }>('orchestrator', 'POST', `/v1/tasks/${token}/complete`, {
-      output: {},
-    });
+    const again = await stack.http<{ error: { code: string } }>(
+      'orchestrator',
+      'POST',
+      `/v1/tasks/${token}/complete`,
+      {
+        output: {},
+      },
+    );
     expect(again.status).toBe(409);
-    const forged = await stack.http<{ error: { code: string } }>('orchestrator', 'POST', '/v1/tasks/not-a-real-token/complete', {});
+    const forged = await stack.http<{ error: { code: string } }>(
+      'orchestrator',
+      'POST',
+      '/v1/tasks/not-a-real-token/complete',
+      {},
+    );
     expect(forged.status).toBe(404);
-    const malformed = await stack.http('orchestrator', 'POST', `/v1/tasks/${token}/fail`, { error: { message: 'no type' } });
+    const malformed = await stack.http('orchestrator', 'POST', `/v1/tasks/${token}/fail`, {
+      error: { message: 'no type' },
+    });
     expect(malformed.status).toBe(422);
   });
 
   it('fails a task for a person, and a worker failure fails the step and the execution', async () => {
-    await stack.http('orchestrator', 'POST', '/v1/workflows/approval/executions', { executionId: 'approve-2' });
+    await stack.http('orchestrator', 'POST', '/v1/workflows/approval/executions', {
+      executionId: 'approve-2',
+    });
     const token = await tokenOf('approve-2');
     const failed = await stack.http('orchestrator', 'POST', `/v1/tasks/${token}/fail`, {
       error: { type: 'Rejected', message: 'not this time' },
@@ -140,7 +175,9 @@ describe('orchestrator API', () => {
           'GET',
           '/v1/executions/approve-2',
         );
-        return res.body.status === 'FAILED' && res.body.error?.type === 'Rejected' && res.body.error.stepId === 'approve'
+        return res.body.status === 'FAILED' &&
+          res.body.error?.type === 'Rejected' &&
+          res.body.error.stepId === 'approve'
           ? true
           : undefined;
       },
@@ -168,13 +205,25 @@ describe('orchestrator API', () => {
   });
 
   it('applies ingress limits at the HTTP edge: size, depth, id tokens', async () => {
-    const huge = await stack.http<{ error: { code: string } }>('orchestrator', 'POST', '/v1/workflows/approval/executions', {
-      input: { blob: 'x'.repeat(300 * 1024) },
-    });
+    const huge = await stack.http<{ error: { code: string } }>(
+      'orchestrator',
+      'POST',
+      '/v1/workflows/approval/executions',
+      {
+        input: { blob: 'x'.repeat(300 * 1024) },
+      },
+    );
     expect(huge.status).toBe(413);
     expect(huge.body.error.code).toBe('PAYLOAD_TOO_LARGE');
-    const deep = JSON.stringify({ input: Array.from({ length: 60 }).reduce<unknown>((acc) => ({ n: acc }), 1) });
-    const tooDeep = await stack.http<{ error: { code: string } }>('orchestrator', 'POST', '/v1/workflows/approval/executions', deep);
+    const deep = JSON.stringify({
+      input: Array.from({ length: 60 }).reduce<unknown>((acc) => ({ n: acc }), 1),
+    });
+    const tooDeep = await stack.http<{ error: { code: string } }>(
+      'orchestrator',
+      'POST',
+      '/v1/workflows/approval/executions',
+      deep,
+    );
     expect(tooDeep.status).toBe(422);
     const longId = await stack.http<{ error: { code: string; details: { path: string }[] } }>(
       'orchestrator',
@@ -189,16 +238,24 @@ describe('orchestrator API', () => {
 
   it('answers request-reply mirrors and NATS micro discovery', async () => {
     const nc = await stack.connection();
-    const reply = await nc.request('baton.api.orchestrator.executions-get', JSON.stringify({ id: 'approve-1' }), {
-      timeout: 5000,
-    });
+    const reply = await nc.request(
+      'baton.api.orchestrator.executions-get',
+      JSON.stringify({ id: 'approve-1' }),
+      {
+        timeout: 5000,
+      },
+    );
     expect(reply.json<{ executionId: string; status: string }>()).toMatchObject({
       executionId: 'approve-1',
       status: 'COMPLETED',
     });
-    const missing = await nc.request('baton.api.orchestrator.executions-get', JSON.stringify({ id: 'nope' }), {
-      timeout: 5000,
-    });
+    const missing = await nc.request(
+      'baton.api.orchestrator.executions-get',
+      JSON.stringify({ id: 'nope' }),
+      {
+        timeout: 5000,
+      },
+    );
     expect(missing.headers?.get('Nats-Service-Error-Code')).toBe('404');
 
     const names = new Set<string>();
@@ -206,7 +263,13 @@ describe('orchestrator API', () => {
     nc.publish('$SRV.PING', '', { reply: sub.getSubject() });
     for await (const m of sub) names.add(m.json<{ name: string }>().name);
     expect(names).toEqual(
-      new Set(['baton-orchestrator', 'baton-scheduler', 'baton-rule-engine', 'baton-state-store', 'baton-telemetry']),
+      new Set([
+        'baton-orchestrator',
+        'baton-scheduler',
+        'baton-rule-engine',
+        'baton-state-store',
+        'baton-telemetry',
+      ]),
     );
   });
 
@@ -222,7 +285,12 @@ describe('orchestrator API', () => {
       what: 'the approval execution started by event',
     });
     expect(await listExecutions(stack, 'broken')).toHaveLength(1);
-    const started = await stack.http<{ error: { code: string } }>('orchestrator', 'POST', '/v1/workflows/broken/executions', {});
+    const started = await stack.http<{ error: { code: string } }>(
+      'orchestrator',
+      'POST',
+      '/v1/workflows/broken/executions',
+      {},
+    );
     expect(started.status).toBe(404);
   });
 });

@@ -66,7 +66,9 @@ describe('orchestrator crash with executions in flight', () => {
       async () => {
         if (!orchestrator.running) {
           restarts++;
-          await stack.startService('orchestrator', { BATON_FAULTS: restarts < 5 ? 'after-state-write:0.02' : '' });
+          await stack.startService('orchestrator', {
+            BATON_FAULTS: restarts < 5 ? 'after-state-write:0.02' : '',
+          });
         }
         const all = await listExecutions(stack, 'crash-fault');
         const terminal = all.filter((e) => e.status === 'COMPLETED' || e.status === 'FAILED');

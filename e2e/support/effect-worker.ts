@@ -15,7 +15,11 @@ async function main(): Promise<void> {
   const delayMs = Number(process.env['E2E_DELAY_MS'] ?? '0');
   const concurrency = Number(process.env['E2E_CONCURRENCY'] ?? '32');
   const effectsFile = process.env['E2E_EFFECTS_FILE'] ?? '';
-  const worker = await Worker.connect({ servers: process.env['NATS_URL'] ?? 'nats://127.0.0.1:4222', name: 'e2e-worker', concurrency });
+  const worker = await Worker.connect({
+    servers: process.env['NATS_URL'] ?? 'nats://127.0.0.1:4222',
+    name: 'e2e-worker',
+    concurrency,
+  });
   for (const action of [...actions, ...failing, ...asynchronous]) {
     worker.handle(action, async (input, ctx) => {
       if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs));

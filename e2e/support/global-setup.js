@@ -4,5 +4,8 @@ const path = require('node:path');
 
 module.exports = async () => {
   if (process.env.BATON_E2E_SKIP_BUILD === '1') return;
-  execFileSync('npm', ['run', '--silent', 'build'], { cwd: path.join(__dirname, '..', '..'), stdio: 'inherit' });
+  execFileSync('npm', ['run', '--silent', 'build'], {
+    cwd: path.join(__dirname, '..', '..'),
+    stdio: 'inherit',
+  });
 };

@@ -25,10 +25,21 @@ function findRoot(from: string): string {
   return dir;
 }
 
-export const SERVICE_NAMES = ['orchestrator', 'scheduler', 'rule-engine', 'state-store', 'telemetry'] as const;
+export const SERVICE_NAMES = [
+  'orchestrator',
+  'scheduler',
+  'rule-engine',
+  'state-store',
+  'telemetry',
+] as const;
 export type ServiceName = (typeof SERVICE_NAMES)[number];
 
-const USES_DATABASE: ReadonlySet<ServiceName> = new Set(['scheduler', 'rule-engine', 'state-store', 'telemetry']);
+const USES_DATABASE: ReadonlySet<ServiceName> = new Set([
+  'scheduler',
+  'rule-engine',
+  'state-store',
+  'telemetry',
+]);
 
 /** One child process (a service or a worker) with its captured output. */
 export class ChildHandle {
@@ -156,15 +167,20 @@ export class Stack {
     if (existing) {
       handle = existing;
     } else {
-      const child = new ChildHandle(name, path.join(ROOT, 'dist', 'apps', name, 'src', 'main.js'), () => ({
-        ...baseEnv(),
-        NATS_URL: this.nats.url,
-        ...(USES_DATABASE.has(name) ? { DATABASE_URL: this.db.url } : {}),
-        PORT: String(port),
-        LOG_LEVEL: 'warn',
-        ...this.extraEnv,
-        ...handle.startEnv,
-      }), this.nodeArgs);
+      const child = new ChildHandle(
+        name,
+        path.join(ROOT, 'dist', 'apps', name, 'src', 'main.js'),
+        () => ({
+          ...baseEnv(),
+          NATS_URL: this.nats.url,
+          ...(USES_DATABASE.has(name) ? { DATABASE_URL: this.db.url } : {}),
+          PORT: String(port),
+          LOG_LEVEL: 'warn',
+          ...this.extraEnv,
+          ...handle.startEnv,
+        }),
+        this.nodeArgs,
+      );
       handle = Object.assign(child, { port, url: `http://127.0.0.1:${port}`, startEnv: {} });
     }
     // Settings for this start (a restart may change them, e.g. switch fault points off).
@@ -232,7 +248,16 @@ export class Stack {
     return readFileSync(this.effectsFile, 'utf8')
       .split('\n')
       .filter(Boolean)
-      .map((line) => JSON.parse(line) as { key: string; action: string; attempt: number; taskId: string; token?: string });
+      .map(
+        (line) =>
+          JSON.parse(line) as {
+            key: string;
+            action: string;
+            attempt: number;
+            taskId: string;
+            token?: string;
+          },
+      );
   }
 
   async connection(): Promise<NatsConnection> {

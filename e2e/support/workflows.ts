@@ -20,9 +20,27 @@ export function fanOutWorkflow(id: string, subject: string, prefix = 'e2e'): Wor
       "{% { 'orderId': $input.orderId, 'parts': [$steps.a.output.key, $steps.b.output.key, $steps.c.output.key], 'final': $steps.final.output.action } %}",
     steps: [
       { id: 'split', type: 'task', action: `${prefix}.split`, parameters: { value: '{% $input.value %}' } },
-      { id: 'a', type: 'task', action: `${prefix}.part`, parameters: { value: 'a' }, dependencies: ['split'] },
-      { id: 'b', type: 'task', action: `${prefix}.part`, parameters: { value: 'b' }, dependencies: ['split'] },
-      { id: 'c', type: 'task', action: `${prefix}.part`, parameters: { value: 'c' }, dependencies: ['split'] },
+      {
+        id: 'a',
+        type: 'task',
+        action: `${prefix}.part`,
+        parameters: { value: 'a' },
+        dependencies: ['split'],
+      },
+      {
+        id: 'b',
+        type: 'task',
+        action: `${prefix}.part`,
+        parameters: { value: 'b' },
+        dependencies: ['split'],
+      },
+      {
+        id: 'c',
+        type: 'task',
+        action: `${prefix}.part`,
+        parameters: { value: 'c' },
+        dependencies: ['split'],
+      },
       {
         id: 'join',
         type: 'task',
@@ -36,7 +54,12 @@ export function fanOutWorkflow(id: string, subject: string, prefix = 'e2e'): Wor
 }
 
 /** Five sequential no-op tasks (also the `seq5` benchmark shape). */
-export function sequenceWorkflow(id: string, subject: string, action: string, length = 5): WorkflowDefinition {
+export function sequenceWorkflow(
+  id: string,
+  subject: string,
+  action: string,
+  length = 5,
+): WorkflowDefinition {
   return {
     id,
     version: 1,

@@ -56,6 +56,7 @@ export const ORCHESTRATOR_STREAMS = [
   BATON_STREAMS.HISTORY,
   BATON_STREAMS.NOTIFY,
   BATON_STREAMS.DLQ,
+  BATON_STREAMS.DECISIONS,
 ];
 
 /** Starts the registry watch, the re-drive sweep, readiness checks and the request-reply mirrors. */

@@ -27,7 +27,12 @@ const fan: WorkflowDefinition = {
       action: 'it.branch',
       dependencies: ['root'],
     })),
-    { id: 'join', type: 'task', action: 'it.join', dependencies: Array.from({ length: 8 }, (_, i) => `b${i}`) },
+    {
+      id: 'join',
+      type: 'task',
+      action: 'it.join',
+      dependencies: Array.from({ length: 8 }, (_, i) => `b${i}`),
+    },
   ],
 };
 
@@ -55,7 +60,8 @@ describe('ExecutionRunner on JetStream', () => {
     await server?.cleanup();
   });
 
-  const engine = () => new ExecutionEngine({ evaluator, maxOutputBytes: 64 * 1024, maxStateBytes: 512 * 1024 });
+  const engine = () =>
+    new ExecutionEngine({ evaluator, maxOutputBytes: 64 * 1024, maxStateBytes: 512 * 1024 });
   const runner = (faults?: FaultPoints) =>
     new ExecutionRunner(new ExecutionStore(kv), engine(), definitions, publisher, faults);
 
@@ -85,7 +91,9 @@ describe('ExecutionRunner on JetStream', () => {
     const a = runner();
     const b = runner();
     const { record } = await a.start(fan, { executionId: 'race-1', input: {}, cause: 'test' });
-    const [rootTask] = record.outbox.filter((e) => e.subject === 'baton.tasks.it.root').map((e) => e.body as TaskMessage);
+    const [rootTask] = record.outbox
+      .filter((e) => e.subject === 'baton.tasks.it.root')
+      .map((e) => e.body as TaskMessage);
     if (!rootTask) throw new Error('no root task');
     await b.applyResult(resultOf(rootTask, { ok: true }));
 
@@ -101,7 +109,9 @@ describe('ExecutionRunner on JetStream', () => {
     );
     expect(joinTasks).toHaveLength(1);
     const final = await a.get('race-1');
-    expect(Object.entries(final?.steps ?? {}).filter(([, s]) => s.status === StepStatus.COMPLETED)).toHaveLength(9);
+    expect(
+      Object.entries(final?.steps ?? {}).filter(([, s]) => s.status === StepStatus.COMPLETED),
+    ).toHaveLength(9);
 
     const batches = await messages<HistoryBatch>('BATON_HISTORY', 'baton.history.race-1');
     const seqs = batches.flatMap((h) => h.events.map((e) => e.seq)).sort((x, y) => x - y);
@@ -119,8 +129,14 @@ describe('ExecutionRunner on JetStream', () => {
     const { record } = await first.start(fan, { executionId: 'crash-1', input: {}, cause: 'test' });
     const rootTask = record.outbox.find((e) => e.subject === 'baton.tasks.it.root')?.body as TaskMessage;
 
-    await expect(runner(crashing).applyResult(resultOf(rootTask, { ok: 1 }))).rejects.toThrow('crash after state write');
-    expect((await messages<TaskMessage>('BATON_TASKS', 'baton.tasks.it.branch')).filter((t) => t.executionId === 'crash-1')).toHaveLength(0);
+    await expect(runner(crashing).applyResult(resultOf(rootTask, { ok: 1 }))).rejects.toThrow(
+      'crash after state write',
+    );
+    expect(
+      (await messages<TaskMessage>('BATON_TASKS', 'baton.tasks.it.branch')).filter(
+        (t) => t.executionId === 'crash-1',
+      ),
+    ).toHaveLength(0);
 
     // The redelivered result reaches another instance: the state already has it, the outbox goes out.
     const survivor = runner();
@@ -137,10 +153,14 @@ describe('ExecutionRunner on JetStream', () => {
 
   it('starts an execution id once, whichever instance sees it first', async () => {
     const results = await Promise.all(
-      [runner(), runner(), runner()].map((r) => r.start(fan, { executionId: 'once-1', input: { n: 1 }, cause: 'test' })),
+      [runner(), runner(), runner()].map((r) =>
+        r.start(fan, { executionId: 'once-1', input: { n: 1 }, cause: 'test' }),
+      ),
     );
     expect(results.filter((r) => r.created)).toHaveLength(1);
-    const roots = (await messages<TaskMessage>('BATON_TASKS', 'baton.tasks.it.root')).filter((t) => t.executionId === 'once-1');
+    const roots = (await messages<TaskMessage>('BATON_TASKS', 'baton.tasks.it.root')).filter(
+      (t) => t.executionId === 'once-1',
+    );
     expect(roots).toHaveLength(1);
   });
 

@@ -13,7 +13,9 @@ void runService({
   service: RULE_ENGINE_SERVICE,
   module: RuleEngineModule,
   envSchema: ruleEngineEnvSchema,
-  // Rule changes are announced on baton.events.rules.<category>.changed.
-  streams: [BATON_STREAMS.NOTIFY],
+  // Rule changes are announced on baton.events.rules.<category>.changed; decision requests arrive on
+  // baton.decisions.<category> and their results go to the orchestrator's inbox.
+  streams: [BATON_STREAMS.NOTIFY, BATON_STREAMS.DECISIONS, BATON_STREAMS.ORCH, BATON_STREAMS.DLQ],
+  transport: true,
   telemetry,
 });

@@ -5,6 +5,7 @@ import { BATON_CONFIG, MetricsService } from '@baton/service-kit';
 
 import type { RuleEngineConfig } from './config/rule-engine.config';
 import { ruleRepositoryProvider, storageProvider } from './database/database.providers';
+import { DecisionsHandler } from './decisions/decisions.handler';
 import { RuleEngineMetrics } from './rule-engine.metrics';
 import { RuleChangeListener, RuleChangePublisher } from './rules/rule-changes';
 import { RuleSetCache } from './rules/rule-set';
@@ -14,7 +15,7 @@ import { RulesService } from './rules/rules.service';
 
 /** The rule-engine: rules in PostgreSQL, decisions over HTTP and NATS, compiled rule sets per category. */
 @Module({
-  controllers: [RulesController],
+  controllers: [RulesController, DecisionsHandler],
   providers: [
     storageProvider,
     ruleRepositoryProvider,

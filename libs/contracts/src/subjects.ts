@@ -17,6 +17,8 @@ export const Streams = {
   NOTIFY: 'BATON_EVENTS',
   /** Dead letters of every consumer. */
   DLQ: 'BATON_DLQ',
+  /** Decision requests of decision steps, taken by the rule-engine; work-queue retention. */
+  DECISIONS: 'BATON_DECISIONS',
 } as const;
 export type StreamName = (typeof Streams)[keyof typeof Streams];
 
@@ -33,6 +35,7 @@ export const Durables = {
   STATE_STORE_HISTORY: 'state-store-history',
   STATE_STORE_DLQ: 'state-store-dlq',
   TELEMETRY_HISTORY: 'telemetry-history',
+  RULE_ENGINE_DECISIONS: 'rule-engine-decisions',
 } as const;
 
 export const Subjects = {
@@ -42,11 +45,16 @@ export const Subjects = {
   historyAll: 'baton.history.>',
   notifyAll: 'baton.events.>',
   dlqAll: 'baton.dlq.>',
+  decisionsAll: 'baton.decisions.>',
 
   /** A task for workers of `action` (`inventory.reserve` -> `baton.tasks.inventory.reserve`). */
   task(action: string): string {
     actionToToken(action);
     return `baton.tasks.${action}`;
+  },
+  /** A decision request for the rules of `category` (a decision step's `action`). */
+  decision(category: string): string {
+    return `baton.decisions.${assertSubjectToken(category, 'category')}`;
   },
   /** Start an execution of a workflow (HTTP API and schedules publish these). */
   start(workflowId: string): string {

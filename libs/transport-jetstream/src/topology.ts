@@ -107,6 +107,13 @@ export const BATON_STREAMS: Readonly<Record<keyof typeof Streams, Readonly<Strea
     duplicateWindowMs: DEFAULT_DUPLICATE_WINDOW_MS,
     description: 'Dead letters of every consumer',
   },
+  DECISIONS: {
+    name: Streams.DECISIONS,
+    subjects: [Subjects.decisionsAll],
+    retention: 'workqueue',
+    duplicateWindowMs: DEFAULT_DUPLICATE_WINDOW_MS,
+    description: 'Decision requests for the rule-engine',
+  },
 });
 
 function deepFreeze<T extends Record<string, StreamSpec>>(specs: T): T {

@@ -1,12 +1,12 @@
-import { StepType } from '@baton/contracts';
+import { StepType, isSubjectToken } from '@baton/contracts';
 import type { ErrorDetail, WorkflowDefinition } from '@baton/contracts';
 
 /** Step types this orchestrator executes. The others are valid definitions it refuses to register. */
-export const EXECUTABLE_STEP_TYPES: readonly string[] = [StepType.TASK, StepType.EMIT];
+export const EXECUTABLE_STEP_TYPES: readonly string[] = [StepType.TASK, StepType.EMIT, StepType.DECISION];
 
 /**
- * Features of a valid definition that this orchestrator cannot run yet (decision, wait, parallel and
- * subworkflow steps; retries, timeouts, compensations, error policies, budgets; trigger conditions; cron
+ * Features of a valid definition that this orchestrator cannot run yet (wait, parallel and subworkflow
+ * steps; retries, timeouts, compensations, error policies, budgets; trigger conditions; cron
  * triggers). Registering such a definition is refused with a
  * 422 naming each one, rather than accepted and failed at run time.
  */
@@ -18,6 +18,13 @@ export function unsupportedFeatures(def: WorkflowDefinition): ErrorDetail[] {
         path: `/steps/${i}/type`,
         message: `step type '${step.type}' is not executed by this orchestrator (supported: ${EXECUTABLE_STEP_TYPES.join(', ')})`,
         rule: 'unsupportedStepType',
+      });
+    }
+    if (step.type === StepType.DECISION && !isSubjectToken(step.action)) {
+      problems.push({
+        path: `/steps/${i}/action`,
+        message: 'a decision names a rule category: one token of [A-Za-z0-9_-]',
+        rule: 'ruleCategory',
       });
     }
     const notYet = (field: string, what: string) =>

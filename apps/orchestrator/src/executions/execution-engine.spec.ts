@@ -184,7 +184,12 @@ describe('ExecutionEngine', () => {
   });
 
   it('fails the execution with STATE_TOO_LARGE when its record outgrows the bound, dropping outputs', async () => {
-    const small = new ExecutionEngine({ evaluator, maxOutputBytes: 1024, maxStateBytes: 4096, nonce: () => 'n' });
+    const small = new ExecutionEngine({
+      evaluator,
+      maxOutputBytes: 1024,
+      maxStateBytes: 4096,
+      nonce: () => 'n',
+    });
     let record = await small.start(fanOut, { executionId: 'big', input: { n: 1 }, cause: 'api' });
     const big = 'y'.repeat(900);
     const step = (id: string) => record.steps[id] as { taskId: string; attempt: number };
@@ -208,6 +213,45 @@ describe('ExecutionEngine', () => {
     expect(Object.values(record.steps).every((s) => s.output === undefined)).toBe(true);
     expect(record.outbox.some((e) => e.msgId === 'finished:big')).toBe(true);
     expect(record.outbox.some((e) => e.subject.startsWith('baton.tasks.'))).toBe(false);
+  });
+
+  it('asks the rule-engine for decisions and follows the outcome, skipping the other branches', async () => {
+    const def: WorkflowDefinition = {
+      id: 'decide',
+      version: 1,
+      steps: [
+        {
+          id: 'fraud',
+          type: 'decision',
+          action: 'fraud-policy',
+          parameters: { total: '{% $input.total %}' },
+          branches: { approve: ['charge'], review: ['review'], default: ['charge'] },
+        },
+        { id: 'charge', type: 'task', action: 'pay.charge', dependencies: ['fraud'] },
+        { id: 'review', type: 'task', action: 'pay.review', dependencies: ['fraud'] },
+        { id: 'done', type: 'task', action: 'pay.done', dependencies: ['charge', 'review'], join: 'any' },
+      ],
+    };
+    const record = await engine.start(def, { executionId: 'dec1', input: { total: 5000 }, cause: 'api' });
+    const request = record.outbox.find((e) => e.subject === 'baton.decisions.fraud-policy');
+    expect(request?.msgId).toBe('task:dec1.fraud.1');
+    expect(request?.body).toMatchObject({
+      action: 'fraud-policy',
+      input: { total: 5000 },
+      replyTo: 'baton.orch.result.dec1',
+    });
+    const decided = (await engine.applyResult(def, record, {
+      ...resultFor(request?.body as TaskMessage, { outcome: 'review', rules: [] }),
+    })) as ExecutionRecord;
+    expect(decided.steps['review']?.status).toBe(StepStatus.SCHEDULED);
+    expect(decided.steps['charge']?.status).toBe(StepStatus.SKIPPED);
+    expect(tasksIn(decided).map((t) => t.stepId)).toEqual(['review']);
+    const reviewed = (await engine.applyResult(
+      def,
+      decided,
+      resultFor(tasksIn(decided)[0], {}),
+    )) as ExecutionRecord;
+    expect(reviewed.steps['done']?.status).toBe(StepStatus.SCHEDULED);
   });
 
   it('completes emit steps at once, publishing the event with a stable id', async () => {

@@ -182,7 +182,7 @@ export class ExecutionEngine {
     const record = draft.record;
     for (let guard = 0; guard <= def.steps.length + 1; guard++) {
       if (isTerminalExecutionStatus(record.status)) return;
-      const { ready, skip } = evaluateDag(def, record.steps);
+      const { ready, skip } = evaluateDag(def, record.steps, decisionsOf(def, record));
       for (const id of skip) {
         const step = record.steps[id];
         if (step.status !== StepStatus.PENDING) continue;
@@ -199,7 +199,7 @@ export class ExecutionEngine {
       }
       if (!completedSynchronously) break;
     }
-    if (def.steps.every((s) => isFinishedStepStatus((record.steps[s.id]).status))) {
+    if (def.steps.every((s) => isFinishedStepStatus(record.steps[s.id].status))) {
       await this.completeExecution(def, draft);
     }
   }
@@ -229,6 +229,9 @@ export class ExecutionEngine {
       case StepType.TASK:
         this.dispatchTask(draft, stepDef, parameters);
         return 'scheduled';
+      case StepType.DECISION:
+        this.dispatchTask(draft, stepDef, parameters, Subjects.decision(stepDef.action as string));
+        return 'scheduled';
       case StepType.EMIT:
         return this.emit(draft, stepDef, parameters);
       default: {
@@ -245,7 +248,11 @@ export class ExecutionEngine {
     }
   }
 
-  private dispatchTask(draft: Draft, stepDef: StepDefinition, input: unknown): void {
+  /**
+   * Publishes the current attempt of a step: a task for workers on `baton.tasks.<action>`, or (decision
+   * steps) a decision request for the rule-engine on `baton.decisions.<category>`, answered the same way.
+   */
+  private dispatchTask(draft: Draft, stepDef: StepDefinition, input: unknown, subject?: string): void {
     const record = draft.record;
     const step = record.steps[stepDef.id];
     const attempt = step.attempt + 1;
@@ -276,7 +283,7 @@ export class ExecutionEngine {
         ? { deadline: new Date(Date.parse(draft.at) + stepDef.timeoutSeconds * 1000).toISOString() }
         : {}),
     };
-    draft.publish(Subjects.task(action), `task:${taskId}`, task, {
+    draft.publish(subject ?? Subjects.task(action), `task:${taskId}`, task, {
       'Baton-Execution-Id': record.id,
       'Baton-Workflow-Id': record.workflowId,
       'Baton-Step-Id': stepDef.id,
@@ -531,6 +538,19 @@ export function bindingsOf(record: ExecutionRecord): ExpressionBindings {
       startedAt: record.startedAt,
     },
   };
+}
+
+/** Outcomes of the completed decision steps (`output.outcome`), which choose the branches to follow. */
+function decisionsOf(def: WorkflowDefinition, record: ExecutionRecord): Record<string, string> {
+  const decisions: Record<string, string> = {};
+  for (const step of def.steps) {
+    if (step.type !== StepType.DECISION) continue;
+    const state = record.steps[step.id];
+    if (state?.status !== StepStatus.COMPLETED) continue;
+    const outcome = (state.output as { outcome?: unknown } | undefined)?.outcome;
+    decisions[step.id] = typeof outcome === 'string' && outcome.length > 0 ? outcome : 'default';
+  }
+  return decisions;
 }
 
 function defaultOutput(record: ExecutionRecord): Record<string, unknown> {

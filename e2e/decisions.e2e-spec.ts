@@ -1,0 +1,161 @@
+import type { WorkflowDefinition } from '@baton/contracts';
+import { waitFor } from '@baton/testing';
+
+import { Stack } from './support/stack';
+
+interface Live {
+  status: string;
+  output?: unknown;
+  steps: Record<
+    string,
+    { status: string; output?: { outcome?: string; rules?: { id: string; version: number }[] } }
+  >;
+}
+
+/**
+ * Decision steps by choreography: the orchestrator publishes a decision request, the rule-engine evaluates
+ * the category's rules and answers, the orchestrator follows the branch and skips the others; a join:any
+ * step merges the branches.
+ */
+describe('decision steps', () => {
+  let stack: Stack;
+
+  beforeAll(async () => {
+    stack = await Stack.start();
+    await stack.startWorker({ actions: ['pay.charge', 'pay.review', 'pay.refuse', 'pay.notify'] });
+    const rules = [
+      {
+        id: 'big-orders',
+        name: 'Big orders are reviewed',
+        category: 'fraud-policy',
+        priority: 10,
+        enabled: true,
+        condition: { all: [{ fact: 'total', operator: 'greaterThan', value: 1000 }] },
+        actions: [{ type: 'review' }],
+      },
+      {
+        id: 'blocked-countries',
+        name: 'Orders from blocked countries are refused',
+        category: 'fraud-policy',
+        priority: 20,
+        enabled: true,
+        condition: { all: [{ fact: 'country', operator: 'in', value: ['XX', 'YY'] }] },
+        actions: [{ type: 'reject' }],
+      },
+    ];
+    for (const rule of rules) {
+      const created = await stack.http('rule-engine', 'POST', '/v1/rules', rule);
+      expect(created.status).toBe(201);
+    }
+    const def: WorkflowDefinition = {
+      id: 'checkout',
+      version: 1,
+      output: '{% { "decision": $steps.fraud.output.outcome, "notified": $steps.notify.status } %}',
+      steps: [
+        {
+          id: 'fraud',
+          type: 'decision',
+          action: 'fraud-policy',
+          parameters: { total: '{% $input.total %}', country: '{% $input.country %}' },
+        },
+        { id: 'charge', type: 'task', action: 'pay.charge', dependencies: ['fraud'] },
+        { id: 'review', type: 'task', action: 'pay.review', dependencies: ['fraud'] },
+        { id: 'refuse', type: 'task', action: 'pay.refuse', dependencies: ['fraud'] },
+        {
+          id: 'notify',
+          type: 'task',
+          action: 'pay.notify',
+          dependencies: ['charge', 'review', 'refuse'],
+          join: 'any',
+        },
+      ],
+    };
+    def.steps[0] = {
+      ...def.steps[0],
+      branches: { approve: ['charge'], review: ['review'], reject: ['refuse'], default: ['charge'] },
+    } as WorkflowDefinition['steps'][number];
+    expect((await stack.http('orchestrator', 'POST', '/v1/workflows', def)).status).toBe(201);
+  });
+
+  afterAll(async () => {
+    await stack?.stop();
+  });
+
+  const run = async (executionId: string, input: unknown): Promise<Live> => {
+    const started = await stack.http('orchestrator', 'POST', '/v1/workflows/checkout/executions', {
+      executionId,
+      input,
+    });
+    expect(started.status).toBe(202);
+    return waitFor(
+      async () => {
+        const res = await stack.http<Live>('orchestrator', 'GET', `/v1/executions/${executionId}`);
+        return res.body.status === 'COMPLETED' || res.body.status === 'FAILED' ? res.body : undefined;
+      },
+      { what: `${executionId} finished` },
+    );
+  };
+
+  it('follows each of three branches and merges them, skipping the branches not taken', async () => {
+    const small = await run('d-default', { total: 20, country: 'PT' });
+    expect(small.status).toBe('COMPLETED');
+    expect(small.steps['fraud']?.output?.outcome).toBe('default');
+    expect(small.steps['charge']?.status).toBe('COMPLETED');
+    expect(small.steps['review']?.status).toBe('SKIPPED');
+    expect(small.steps['refuse']?.status).toBe('SKIPPED');
+    expect(small.steps['notify']?.status).toBe('COMPLETED');
+    expect(small.output).toEqual({ decision: 'default', notified: 'COMPLETED' });
+
+    const big = await run('d-review', { total: 5000, country: 'PT' });
+    expect(big.steps['fraud']?.output?.outcome).toBe('review');
+    expect(big.steps['review']?.status).toBe('COMPLETED');
+    expect(big.steps['charge']?.status).toBe('SKIPPED');
+    expect(big.steps['notify']?.status).toBe('COMPLETED');
+
+    // Both rules hold; the higher priority one decides.
+    const blocked = await run('d-reject', { total: 5000, country: 'XX' });
+    expect(blocked.steps['fraud']?.output?.outcome).toBe('reject');
+    expect(blocked.steps['refuse']?.status).toBe('COMPLETED');
+    expect(blocked.steps['review']?.status).toBe('SKIPPED');
+    expect(blocked.steps['charge']?.status).toBe('SKIPPED');
+    expect(blocked.steps['fraud']?.output?.rules?.map((r) => [r.id, r.version])).toEqual([
+      ['blocked-countries', 1],
+      ['big-orders', 1],
+    ]);
+
+    const history = await waitFor(
+      async () => {
+        const res = await stack.http<{ items: { type: string; stepId?: string }[] }>(
+          'state-store',
+          'GET',
+          '/v1/executions/d-reject/history?limit=500',
+        );
+        const items = res.body.items ?? [];
+        return items.some((e) => e.type === 'ExecutionCompleted') ? items : undefined;
+      },
+      { what: 'd-reject history' },
+    );
+    const skipped = history.filter((e) => e.type === 'StepSkipped').map((e) => e.stepId);
+    expect(new Set(skipped)).toEqual(new Set(['charge', 'review']));
+  });
+
+  it('refuses a decision whose category is not a single token', async () => {
+    const res = await stack.http<{ error: { details: { path: string; rule: string }[] } }>(
+      'orchestrator',
+      'POST',
+      '/v1/workflows',
+      {
+        id: 'bad-decision',
+        version: 1,
+        steps: [
+          { id: 'd', type: 'decision', action: 'fraud.policy', branches: { default: ['x'] } },
+          { id: 'x', type: 'task', action: 'a.b', dependencies: ['d'] },
+        ],
+      },
+    );
+    expect(res.status).toBe(422);
+    expect(res.body.error.details).toEqual(
+      expect.arrayContaining([expect.objectContaining({ rule: 'ruleCategory' })]),
+    );
+  });
+});
