@@ -1,0 +1,149 @@
+/**
+ * `node dist/bench/decision-bench.js [--json] [--quick]`: the latency a decision step adds to an execution.
+ * Two workflows run one at a time, interleaved: `task1` (one no-op task) and `decide1` (a decision over a
+ * 20-rule category, then the same task). The added latency is the difference of their percentiles.
+ * Own nats-server and database, all five services and a worker, as in `bench.ts`.
+ */
+import { headers as natsHeaders } from '@nats-io/nats-core';
+
+import type { WorkflowDefinition } from '@baton/contracts';
+
+import { Stack } from '../e2e/support/stack';
+import { percentiles } from './stats';
+
+const ACTION = 'bench.noop';
+const CATEGORY = 'bench-category';
+
+const task1: WorkflowDefinition = {
+  id: 'bench-task1',
+  version: 1,
+  steps: [{ id: 'work', type: 'task', action: ACTION }],
+};
+
+const decide1: WorkflowDefinition = {
+  id: 'bench-decide1',
+  version: 1,
+  steps: [
+    {
+      id: 'decide',
+      type: 'decision',
+      action: CATEGORY,
+      parameters: { total: '{% $input.total %}', country: 'PT' },
+      branches: { big: ['work'], default: ['work'] },
+    },
+    { id: 'work', type: 'task', action: ACTION, dependencies: ['decide'] },
+  ],
+};
+
+/** 20 rules: totals above 100, 200, ... 2000, each with a country condition, priorities 1..20. */
+function rules(): Record<string, unknown>[] {
+  return Array.from({ length: 20 }, (_, i) => ({
+    id: `bench-rule-${i + 1}`,
+    name: `total above ${(i + 1) * 100}`,
+    category: CATEGORY,
+    priority: i + 1,
+    enabled: true,
+    condition: {
+      all: [
+        { fact: 'total', operator: 'greaterThan', value: (i + 1) * 100 },
+        { fact: 'country', operator: 'in', value: ['PT', 'ES', 'FR'] },
+      ],
+    },
+    actions: [{ type: i >= 10 ? 'big' : 'small' }],
+  }));
+}
+
+async function main(): Promise<void> {
+  const json = process.argv.includes('--json');
+  const samples = process.argv.includes('--quick') ? 60 : 300;
+  const log = (line: string) => (json ? process.stderr : process.stdout).write(`${line}\n`);
+  log('starting the stack (own nats-server and database)...');
+  const stack = await Stack.start({ env: { LOG_LEVEL: 'warn' } });
+  try {
+    await stack.startWorker({ actions: [ACTION] });
+    for (const rule of rules()) {
+      const res = await stack.http('rule-engine', 'POST', '/v1/rules', rule);
+      if (res.status !== 201) throw new Error(`rule: ${res.status} ${JSON.stringify(res.body)}`);
+    }
+    for (const def of [task1, decide1]) {
+      const res = await stack.http('orchestrator', 'POST', '/v1/workflows', def);
+      if (res.status !== 201) throw new Error(`workflow: ${res.status} ${JSON.stringify(res.body)}`);
+    }
+    const nc = await stack.connection();
+    const js = await stack.js();
+    const waiters = new Map<string, (status: string) => void>();
+    const sub = nc.subscribe('baton.events.execution.*.*');
+    void (async () => {
+      for await (const m of sub) {
+        const body = m.json<{ executionId: string; status: string }>();
+        waiters.get(body.executionId)?.(body.status);
+      }
+    })();
+    let n = 0;
+    const once = (def: WorkflowDefinition) =>
+      new Promise<number>((resolve, reject) => {
+        const executionId = `${def.id}-${n++}`;
+        const started = performance.now();
+        waiters.set(executionId, (status) => {
+          waiters.delete(executionId);
+          if (status !== 'COMPLETED') reject(new Error(`${executionId} ${status}`));
+          else resolve(performance.now() - started);
+        });
+        const h = natsHeaders();
+        h.set('Nats-Msg-Id', `start:${executionId}`);
+        js.publish(
+          `baton.orch.start.${def.id}`,
+          JSON.stringify({
+            protocol: 1,
+            kind: 'start',
+            executionId,
+            workflowId: def.id,
+            input: { total: 100 + (n % 2000) },
+            cause: 'bench',
+            requestedAt: new Date().toISOString(),
+          }),
+          { headers: h },
+        ).catch(reject);
+      });
+    for (let i = 0; i < 20; i++) {
+      await once(task1);
+      await once(decide1);
+    }
+    const plain: number[] = [];
+    const decided: number[] = [];
+    for (let i = 0; i < samples; i++) {
+      plain.push(await once(task1));
+      decided.push(await once(decide1));
+    }
+    sub.unsubscribe();
+    const a = percentiles(plain);
+    const b = percentiles(decided);
+    const result = {
+      task1: a,
+      decide1: b,
+      addedByDecision: { p50Ms: b.p50Ms - a.p50Ms, p99Ms: b.p99Ms - a.p99Ms },
+      samples,
+      rulesInCategory: 20,
+    };
+    if (json) {
+      process.stdout.write(`${JSON.stringify(result)}\n`);
+    } else {
+      log('');
+      log(`| workflow | p50 ms | p95 ms | p99 ms |   (${samples} executions each, one at a time, interleaved)`);
+      log('|----------|--------|--------|--------|');
+      log(`| task1    | ${a.p50Ms.toFixed(2).padStart(6)} | ${a.p95Ms.toFixed(2).padStart(6)} | ${a.p99Ms.toFixed(2).padStart(6)} |`);
+      log(`| decide1  | ${b.p50Ms.toFixed(2).padStart(6)} | ${b.p95Ms.toFixed(2).padStart(6)} | ${b.p99Ms.toFixed(2).padStart(6)} |`);
+      log('');
+      log(
+        `a decision over ${result.rulesInCategory} rules adds p50 ${result.addedByDecision.p50Ms.toFixed(2)} ms, p99 ${result.addedByDecision.p99Ms.toFixed(2)} ms`,
+      );
+    }
+  } finally {
+    await stack.stop();
+  }
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`decision bench failed: ${(err as Error)?.stack ?? String(err)}\n`);
+  process.exit(1);
+});
