@@ -2,6 +2,7 @@ import { headers as natsHeaders } from '@nats-io/nats-core';
 
 import { waitFor } from '@baton/testing';
 
+import { metricValue } from './support/metrics';
 import { Stack } from './support/stack';
 import { duplicatedEffects, fanOutWorkflow, listExecutions, waitForTerminal } from './support/workflows';
 
@@ -203,6 +204,41 @@ describe('foundation: events start workflows that run through workers to complet
       },
     );
     expect(badStart.status).toBe(422);
+  });
+
+  it('counts executions, steps and consumer lag in /metrics after a known run', async () => {
+    const res = await fetch(`${stack.service('orchestrator').url}/metrics`);
+    const text = await res.text();
+    // 'dedupe-flow' ran exactly two executions (test d); 'steady' twenty (test e).
+    expect(metricValue(text, 'baton_executions_started_total', { workflow: 'dedupe-flow' })).toBe(2);
+    expect(
+      metricValue(text, 'baton_executions_finished_total', { workflow: 'dedupe-flow', status: 'completed' }),
+    ).toBe(2);
+    expect(metricValue(text, 'baton_executions_started_total', { workflow: 'steady' })).toBe(20);
+    expect(
+      metricValue(text, 'baton_executions_finished_total', { workflow: 'steady', status: 'completed' }),
+    ).toBe(20);
+    expect(
+      metricValue(text, 'baton_execution_duration_seconds_count', {
+        workflow: 'steady',
+        status: 'completed',
+      }),
+    ).toBe(20);
+    // fan-load: 300 executions x 6 load.step steps, each finished once on its first attempt.
+    expect(
+      metricValue(text, 'baton_step_duration_seconds_count', { action: 'load.step', status: 'completed' }),
+    ).toBe(1800);
+    expect(metricValue(text, 'baton_step_attempts_bucket', { action: 'load.step', le: '1' })).toBe(1800);
+    expect(
+      metricValue(text, 'baton_consumer_pending_messages', { stream: 'BATON_ORCH', durable: 'orchestrator' }),
+    ).toBe(0);
+    expect(
+      metricValue(text, 'baton_messages_processed_total', {
+        durable: 'orchestrator-triggers',
+        outcome: 'dead',
+      }),
+    ).toBe(2);
+    expect(metricValue(text, 'baton_executions_failed_total', { workflow: 'steady' })).toBeUndefined();
   });
 
   it('starts executions over HTTP idempotently by executionId', async () => {

@@ -3,6 +3,7 @@ import { createInbox } from '@nats-io/nats-core';
 import type { WorkflowDefinition } from '@baton/contracts';
 import { waitFor } from '@baton/testing';
 
+import { metricValue } from './support/metrics';
 import { Stack } from './support/stack';
 import { listExecutions, waitForTerminal } from './support/workflows';
 
@@ -202,6 +203,11 @@ describe('orchestrator API', () => {
     );
     expect(live.body.error).toMatchObject({ type: 'E2eFailure', stepId: 'only' });
     expect(live.body.error.message).toContain('failed on purpose');
+    const metrics = await (await fetch(`${stack.service('orchestrator').url}/metrics`)).text();
+    expect(metricValue(metrics, 'baton_executions_failed_total', { workflow: 'broken' })).toBe(1);
+    expect(
+      metricValue(metrics, 'baton_step_duration_seconds_count', { action: 'api.broken', status: 'failed' }),
+    ).toBe(1);
   });
 
   it('applies ingress limits at the HTTP edge: size, depth, id tokens', async () => {

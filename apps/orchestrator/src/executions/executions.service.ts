@@ -142,7 +142,15 @@ export class ExecutionsService {
     const before = Date.now();
     const applied = await this.runner.applyResult(result);
     this.metrics.transition(Date.now() - before);
-    if (applied?.finishedNow) this.metrics.finished(applied.record);
+    if (!applied) return;
+    const step = applied.record.steps[result.stepId];
+    if (step?.taskId === result.taskId && (step.status === StepStatus.COMPLETED || step.status === StepStatus.FAILED)) {
+      const stepDef = (await this.registry.get(applied.record.workflowId, applied.record.version))?.definition.steps.find(
+        (s) => s.id === result.stepId,
+      );
+      if (stepDef?.action) this.metrics.stepFinished(stepDef.action, step.status, step);
+    }
+    if (applied.finishedNow) this.metrics.finished(applied.record);
   }
 
   async get(id: string): Promise<ExecutionView> {

@@ -19,6 +19,7 @@ import type { FlushOnShutdown } from '../core/service.lifecycle';
 import { NATS_CONNECTION, httpPort, ingressLimits, qualifiedName } from '../core/tokens';
 import type { ServiceDescriptor } from '../core/tokens';
 import { installHttpPipeline } from '../http/http-pipeline';
+import { natsConsumerLagReader, registerConsumerLagGauges } from '../metrics/consumer-lag.collector';
 import { MetricsService } from '../metrics/metrics.service';
 
 /** Options of {@link bootstrapService}. */
@@ -149,6 +150,11 @@ export async function bootstrapService(options: BootstrapOptions): Promise<INest
     if (strategy) {
       await app.startAllMicroservices();
       app.get(ServiceLifecycle).requireConsumers(strategy.consumers());
+      registerConsumerLagGauges(
+        app.get(MetricsService).registry,
+        strategy.consumers(),
+        natsConsumerLagReader(app.get<NatsConnection>(NATS_CONNECTION)),
+      );
     }
 
     await app.listen(httpPort(config, service), options.host ?? '0.0.0.0');
