@@ -233,8 +233,6 @@ export class JetStreamServer
         inFlight,
       });
     }
-    // Acks are sent without waiting for confirmation: make sure the server has them before close() returns.
-    if (this.nc !== undefined && !this.nc.isClosed()) await this.nc.flush().catch(() => undefined);
     this._status$.next(JetStreamServerStatus.CLOSED);
   }
 }

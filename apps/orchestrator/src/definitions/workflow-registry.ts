@@ -27,6 +27,8 @@ interface Versioned {
  */
 export class WorkflowRegistry {
   private readonly byId = new Map<string, Map<number, Versioned>>();
+  /** Event triggers of the latest live versions, rebuilt after any change (read on every event). */
+  private eventTriggers?: TriggerMatch[];
   private watcher?: { stop(): void };
 
   constructor(private readonly kv: KV) {}
@@ -170,15 +172,12 @@ export class WorkflowRegistry {
 
   /** Event triggers of the latest live versions whose subject pattern matches `subject`. */
   triggersFor(subject: string): TriggerMatch[] {
-    const matches: TriggerMatch[] = [];
-    for (const workflow of this.list()) {
-      (workflow.definition.triggers ?? []).forEach((trigger, index) => {
-        if (trigger.type === 'event' && subjectMatches(trigger.subject, subject)) {
-          matches.push({ workflow: workflow.definition, trigger, index });
-        }
-      });
-    }
-    return matches;
+    this.eventTriggers ??= this.list().flatMap((workflow) =>
+      (workflow.definition.triggers ?? []).flatMap((trigger, index) =>
+        trigger.type === 'event' ? [{ workflow: workflow.definition, trigger, index }] : [],
+      ),
+    );
+    return this.eventTriggers.filter((m) => subjectMatches(m.trigger.subject, subject));
   }
 
   private apply(entry: KvEntry): void {
@@ -200,7 +199,10 @@ export class WorkflowRegistry {
       this.byId.set(id, versions);
     }
     const known = versions.get(version);
-    if (!known || known.kvRevision <= kvRevision) versions.set(version, { workflow, kvRevision });
+    if (!known || known.kvRevision <= kvRevision) {
+      versions.set(version, { workflow, kvRevision });
+      this.eventTriggers = undefined;
+    }
   }
 }
 

@@ -8,7 +8,6 @@ import {
   PROTOCOL_VERSION,
   StepStatus,
   StepType,
-  Streams,
   Subjects,
   isBatonError,
   isFinishedStepStatus,
@@ -104,7 +103,7 @@ export class ExecutionEngine {
     draft.event(HistoryEventType.EXECUTION_STARTED, { data: { input: params.input, cause: params.cause } });
     if (params.error) this.failExecution(draft, undefined, params.error);
     else await this.advance(def, draft);
-    return this.finish(def, draft);
+    return this.finish(draft);
   }
 
   /**
@@ -139,7 +138,7 @@ export class ExecutionEngine {
           reason: current === undefined ? 'unknown step' : staleReason(draft.record, current, result),
         },
       });
-      return this.finish(def, draft);
+      return this.finish(draft);
     }
     const stepDef = def.steps.find((s) => s.id === result.stepId) as StepDefinition;
     if (result.status === 'completed') {
@@ -151,7 +150,7 @@ export class ExecutionEngine {
           nonRetryable: true,
         });
         this.failExecution(draft, stepDef.id, current.error as ErrorInfo);
-        return this.finish(def, draft);
+        return this.finish(draft);
       }
       current.status = StepStatus.COMPLETED;
       current.output = result.output;
@@ -164,7 +163,7 @@ export class ExecutionEngine {
         data: { output: result.output, workerId: result.workerId },
       });
       await this.advance(def, draft);
-      return this.finish(def, draft);
+      return this.finish(draft);
     }
     const error: ErrorInfo = {
       type: result.error?.type ?? ErrorCode.TASK_FAILED,
@@ -174,7 +173,7 @@ export class ExecutionEngine {
     };
     this.failStep(draft, stepDef, error, result.workerId);
     this.failExecution(draft, stepDef.id, error);
-    return this.finish(def, draft);
+    return this.finish(draft);
   }
 
   /** Steps become ready, are skipped, scheduled or (emit) completed until nothing changes. */
@@ -389,7 +388,7 @@ export class ExecutionEngine {
   }
 
   /** Closes a transition and serialises it once; a record over the size bound fails the execution. */
-  private finish(def: WorkflowDefinition, draft: Draft): ExecutionRecord {
+  private finish(draft: Draft): ExecutionRecord {
     const record = this.close(draft);
     const json = JSON.stringify(record);
     if (Buffer.byteLength(json) <= this.options.maxStateBytes || isTerminalExecutionStatus(record.status)) {
@@ -405,7 +404,6 @@ export class ExecutionEngine {
       message: `execution state exceeds ${this.options.maxStateBytes} bytes; step outputs were dropped`,
       nonRetryable: true,
     });
-    void def;
     const failed = this.close(draft);
     serialized.set(failed, JSON.stringify(failed));
     return failed;
@@ -589,16 +587,7 @@ function errorInfoOf(err: unknown, fallbackType: string): ErrorInfo {
   return { type: fallbackType, message };
 }
 
-export function jsonSize(value: unknown): number {
+function jsonSize(value: unknown): number {
   if (value === undefined) return 0;
   return Buffer.byteLength(JSON.stringify(value));
-}
-
-/** Stream that receives an outbox subject (for logs and tests). */
-export function streamOfSubject(subject: string): string {
-  if (subject.startsWith('baton.tasks.')) return Streams.TASKS;
-  if (subject.startsWith('baton.history.')) return Streams.HISTORY;
-  if (subject.startsWith('baton.events.')) return Streams.NOTIFY;
-  if (subject.startsWith('baton.orch.')) return Streams.ORCH;
-  return Streams.EVENTS;
 }

@@ -82,12 +82,12 @@ export class ExecutionRunner {
   }
 
   /**
-   * Applies a worker's result to its execution (idempotent under redelivery). Returns the written record
-   * and whether this transition finished the execution, or `undefined` when nothing changed.
+   * Applies a worker's result to its execution (idempotent under redelivery). Returns the written record,
+   * its definition and whether this transition finished the execution, or `undefined` when nothing changed.
    */
   async applyResult(
     result: TaskResult,
-  ): Promise<{ record: ExecutionRecord; finishedNow: boolean } | undefined> {
+  ): Promise<{ record: ExecutionRecord; definition: WorkflowDefinition; finishedNow: boolean } | undefined> {
     return this.locks.run(result.executionId, async () => {
       for (let attempt = 0; attempt < MAX_CAS_ATTEMPTS; attempt++) {
         const stored = await this.store.load(result.executionId, { bypassCache: attempt > 0 });
@@ -111,6 +111,7 @@ export class ExecutionRunner {
         await this.flush(written);
         return {
           record: next,
+          definition: def,
           finishedNow:
             isTerminalExecutionStatus(next.status) && !isTerminalExecutionStatus(stored.record.status),
         };
@@ -124,11 +125,6 @@ export class ExecutionRunner {
   /** Current record of an execution (from this process's cache or the store). */
   async get(id: string): Promise<ExecutionRecord | undefined> {
     return (await this.store.load(id, { bypassCache: true }))?.record;
-  }
-
-  /** The record as this process last saw it (no store round trip when cached). */
-  async peek(id: string): Promise<ExecutionRecord | undefined> {
-    return (await this.store.load(id))?.record;
   }
 
   private async definitionOf(record: ExecutionRecord): Promise<WorkflowDefinition> {

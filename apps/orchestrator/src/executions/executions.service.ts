@@ -80,11 +80,6 @@ export class ExecutionsService {
     const def = await this.definition(workflowId, request.version);
     const executionId =
       request.executionId === undefined ? randomId() : assertSubjectToken(request.executionId, 'executionId');
-    const existing = await this.runner.get(executionId);
-    if (existing) {
-      this.assertSameWorkflow(existing, def, request.version);
-      return { executionId, created: false, status: existing.status };
-    }
     const { record, created } = await this.runner.start(def, {
       executionId,
       input: request.input ?? {},
@@ -144,11 +139,12 @@ export class ExecutionsService {
     this.metrics.transition(Date.now() - before);
     if (!applied) return;
     const step = applied.record.steps[result.stepId];
-    if (step?.taskId === result.taskId && (step.status === StepStatus.COMPLETED || step.status === StepStatus.FAILED)) {
-      const stepDef = (await this.registry.get(applied.record.workflowId, applied.record.version))?.definition.steps.find(
-        (s) => s.id === result.stepId,
-      );
-      if (stepDef?.action) this.metrics.stepFinished(stepDef.action, step.status, step);
+    if (
+      step?.taskId === result.taskId &&
+      (step.status === StepStatus.COMPLETED || step.status === StepStatus.FAILED)
+    ) {
+      const action = applied.definition.steps.find((s) => s.id === result.stepId)?.action;
+      if (action) this.metrics.stepFinished(action, step.status, step);
     }
     if (applied.finishedNow) this.metrics.finished(applied.record);
   }
