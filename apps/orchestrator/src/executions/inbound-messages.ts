@@ -3,7 +3,21 @@ import { z } from 'zod';
 import { BatonError, ErrorCode, MAX_ID_LENGTH, STEP_ID, SUBJECT_TOKEN, WORKFLOW_ID } from '@baton/contracts';
 import type { ErrorDetail, StartExecutionCommand, TaskResult } from '@baton/contracts';
 
-const token = z.string().min(1).max(MAX_ID_LENGTH).regex(SUBJECT_TOKEN, 'must be [A-Za-z0-9_-]');
+/** An id used as a subject token. */
+export const idTokenSchema = z
+  .string()
+  .min(1)
+  .max(MAX_ID_LENGTH)
+  .regex(SUBJECT_TOKEN, `must be 1-${MAX_ID_LENGTH} characters of [A-Za-z0-9_-]`);
+const token = idTokenSchema;
+
+/** An error reported for a task (by a worker, or over HTTP). */
+export const errorInfoSchema = z.object({
+  type: z.string().min(1).max(200),
+  message: z.string().max(10_000),
+  nonRetryable: z.boolean().optional(),
+  details: z.unknown().optional(),
+});
 
 const taskResultSchema = z.object({
   protocol: z.number().int().positive(),
@@ -14,14 +28,7 @@ const taskResultSchema = z.object({
   attempt: z.number().int().positive(),
   status: z.enum(['completed', 'failed']),
   output: z.unknown().optional(),
-  error: z
-    .object({
-      type: z.string().min(1).max(200),
-      message: z.string().max(10_000),
-      nonRetryable: z.boolean().optional(),
-      details: z.unknown().optional(),
-    })
-    .optional(),
+  error: errorInfoSchema.optional(),
   workerId: z.string().max(256).optional(),
   startedAt: z.string().max(64).optional(),
   finishedAt: z.string().max(64).optional(),
@@ -40,9 +47,9 @@ const startSchema = z.object({
 
 /** Validates a task result taken from `baton.orch.result.<executionId>`; non-retryable error if malformed. */
 export function parseTaskResult(data: unknown, subjectExecutionId: string): TaskResult {
-  const result = check(taskResultSchema, data, 'task result') as TaskResult;
+  const result = parseWith<TaskResult>(taskResultSchema, data, 'malformed task result');
   if (result.executionId !== subjectExecutionId) {
-    throw invalid('task result', [
+    throw invalid('malformed task result', [
       { path: '/executionId', message: `does not match the subject's execution id ${subjectExecutionId}` },
     ]);
   }
@@ -51,20 +58,21 @@ export function parseTaskResult(data: unknown, subjectExecutionId: string): Task
 
 /** Validates a start command taken from `baton.orch.start.<workflowId>`. */
 export function parseStartCommand(data: unknown, subjectWorkflowId: string): StartExecutionCommand {
-  const command = check(startSchema, data, 'start command') as StartExecutionCommand;
+  const command = parseWith<StartExecutionCommand>(startSchema, data, 'malformed start command');
   if (command.workflowId !== subjectWorkflowId) {
-    throw invalid('start command', [
+    throw invalid('malformed start command', [
       { path: '/workflowId', message: `does not match the subject's workflow id ${subjectWorkflowId}` },
     ]);
   }
   return command;
 }
 
-function check(schema: z.ZodType, data: unknown, what: string): unknown {
+/** Parses `data` with `schema`, or throws VALIDATION_FAILED (not retryable) listing every issue with its path. */
+export function parseWith<T>(schema: z.ZodType<T>, data: unknown, label: string): T {
   const parsed = schema.safeParse(data);
   if (parsed.success) return parsed.data;
   throw invalid(
-    what,
+    label,
     parsed.error.issues.map((issue) => ({
       path: `/${issue.path.map(String).join('/')}`,
       message: issue.message,
@@ -73,10 +81,10 @@ function check(schema: z.ZodType, data: unknown, what: string): unknown {
   );
 }
 
-function invalid(what: string, details: ErrorDetail[]): BatonError {
+function invalid(label: string, details: ErrorDetail[]): BatonError {
   return new BatonError(
     ErrorCode.VALIDATION_FAILED,
-    `malformed ${what}: ${details.map((d) => `${d.path} ${d.message}`).join('; ')}`,
+    `${label}: ${details.map((d) => `${d.path} ${d.message}`).join('; ')}`,
     {
       details,
       retryable: false,
