@@ -1,30 +1,20 @@
 import type { DataSource } from 'typeorm';
 
-import { BatonError, ErrorCode } from '@baton/contracts';
 import type { HistoryBatch } from '@baton/contracts';
 
-import { DatabaseErrorKind, classifyDatabaseError, toBatonDatabaseError } from '../database-errors';
+import { GroupCommitter, GroupOutcome, type GroupReport } from '../group-commit';
 import { toHistoryBatchRows } from './history-batch.rows';
 
-/** How one group transaction ended. */
-export const HistoryGroupOutcome = {
-  /** Every batch of the group committed in one transaction. */
-  COMMITTED: 'committed',
-  /** The group transaction failed; its batches were retried one by one (some may have failed). */
-  ISOLATED: 'isolated',
-  /** The group failed as a whole (database unavailable, or a group of one); every batch was rejected. */
-  FAILED: 'failed',
-} as const;
-export type HistoryGroupOutcome = (typeof HistoryGroupOutcome)[keyof typeof HistoryGroupOutcome];
+/**
+ * How one group transaction ended: `committed` (every batch in one transaction), `isolated` (the group
+ * failed; its batches were retried one by one, some may have failed) or `failed` (database unavailable,
+ * or a group of one; every batch was rejected).
+ */
+export const HistoryGroupOutcome = GroupOutcome;
+export type HistoryGroupOutcome = GroupOutcome;
 
-/** Reported after each group, for metrics. */
-export interface HistoryGroupReport {
-  /** Batches in the group (including any rejected before reaching the database as invalid). */
-  size: number;
-  /** Time from the start of the group's transaction to the end of its last write, in seconds. */
-  durationSeconds: number;
-  outcome: HistoryGroupOutcome;
-}
+/** Reported after each group, for metrics: its size in batches, duration in seconds and outcome. */
+export type HistoryGroupReport = GroupReport;
 
 /** Options of {@link HistoryWriter}. */
 export interface HistoryWriterOptions {
@@ -53,8 +43,6 @@ interface Pending {
   /** `[key, json]` per event, key `<executionId>\u0000<seq>`. */
   events: [string, string][];
   bytes: number;
-  resolve: () => void;
-  reject: (err: BatonError) => void;
 }
 
 const UPSERT_EXECUTIONS = `
@@ -89,8 +77,26 @@ const INSERT_EVENTS = `
    ORDER BY r.execution_id, r.seq
   ON CONFLICT (execution_id, seq) DO NOTHING`;
 
-function describe(batch: unknown): string {
-  const b = batch as Partial<HistoryBatch> | null;
+/** Checks a batch and serializes its rows. */
+function toPending(batch: HistoryBatch | Record<string, unknown>): Pending {
+  const rows = toHistoryBatchRows(batch);
+  const executionJson = JSON.stringify(rows.execution);
+  const events = rows.events.map((e): [string, string] => [
+    `${e.execution_id}\u0000${e.seq}`,
+    JSON.stringify(e),
+  ]);
+  return {
+    batch,
+    executionId: rows.execution.id,
+    revision: rows.execution.revision,
+    executionJson,
+    events,
+    bytes: events.reduce((n, [, json]) => n + json.length + 1, executionJson.length + 1),
+  };
+}
+
+function describe(p: Pending): string {
+  const b = p.batch as Partial<HistoryBatch> | null;
   return `writing history of execution ${String(b?.executionId)} revision ${String(b?.revision)}`;
 }
 
@@ -108,30 +114,21 @@ function describe(batch: unknown): string {
  *   retried one per transaction; only a batch the database rejects as data (SQLSTATE class 22/23) is
  *   rejected with a non-retryable `VALIDATION_FAILED`. Unreachable database: `UNAVAILABLE`, retryable.
  */
-export class HistoryWriter {
-  private readonly maxGroupSize: number;
-  private readonly maxGroupBytes: number;
-  private readonly maxDelayMs: number;
-  private readonly maxConcurrentGroups: number;
-  private readonly onGroup?: (report: HistoryGroupReport) => void;
-  private queue: Pending[] = [];
-  private queuedBytes = 0;
-  private timer: NodeJS.Timeout | undefined;
-  /** The queued batches have waited long enough: write them as soon as a slot is free. */
-  private due = false;
-  private inFlight = 0;
-  private closed = false;
-  private idleWaiters: (() => void)[] = [];
-
+export class HistoryWriter extends GroupCommitter<Pending, void> {
   constructor(
     private readonly ds: DataSource,
     opts: HistoryWriterOptions = {},
   ) {
-    this.maxGroupSize = Math.max(1, opts.maxGroupSize ?? 100);
-    this.maxGroupBytes = Math.max(1, opts.maxGroupBytes ?? 8 * 1024 * 1024);
-    this.maxDelayMs = Math.max(0, opts.maxDelayMs ?? 5);
-    this.maxConcurrentGroups = Math.max(1, opts.maxConcurrentGroups ?? 2);
-    this.onGroup = opts.onGroup;
+    super({
+      name: 'history writer',
+      maxGroupSize: opts.maxGroupSize ?? 100,
+      maxGroupBytes: opts.maxGroupBytes ?? 8 * 1024 * 1024,
+      maxDelayMs: opts.maxDelayMs ?? 5,
+      maxConcurrentGroups: opts.maxConcurrentGroups ?? 2,
+      sizeOf: (p) => p.bytes,
+      describe,
+      onGroup: opts.onGroup,
+    });
   }
 
   /**
@@ -141,144 +138,11 @@ export class HistoryWriter {
    * closed).
    */
   write(batch: HistoryBatch | Record<string, unknown>): Promise<void> {
-    if (this.closed) {
-      return Promise.reject(
-        new BatonError(ErrorCode.UNAVAILABLE, 'history writer is closed', { retryable: true }),
-      );
-    }
-    let item: Omit<Pending, 'resolve' | 'reject'>;
-    try {
-      const rows = toHistoryBatchRows(batch);
-      const executionJson = JSON.stringify(rows.execution);
-      const events = rows.events.map((e): [string, string] => [
-        `${e.execution_id}\u0000${e.seq}`,
-        JSON.stringify(e),
-      ]);
-      item = {
-        batch,
-        executionId: rows.execution.id,
-        revision: rows.execution.revision,
-        executionJson,
-        events,
-        bytes: events.reduce((n, [, json]) => n + json.length + 1, executionJson.length + 1),
-      };
-    } catch (err) {
-      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
-    }
-    return new Promise<void>((resolve, reject) => {
-      this.queue.push({ ...item, resolve, reject });
-      this.queuedBytes += item.bytes;
-      if (this.queue.length >= this.maxGroupSize || this.queuedBytes >= this.maxGroupBytes) {
-        this.due = true;
-      } else if (this.timer === undefined && !this.due) {
-        this.timer = setTimeout(() => {
-          this.timer = undefined;
-          this.due = true;
-          this.pump();
-        }, this.maxDelayMs);
-      }
-      this.pump();
-    });
-  }
-
-  /** Batches waiting for, or inside, a group transaction. */
-  get pending(): number {
-    return this.queue.length + this.inFlight;
-  }
-
-  /** Stops accepting batches, writes the queued ones and resolves when every group has finished. */
-  async close(): Promise<void> {
-    this.closed = true;
-    if (this.timer !== undefined) clearTimeout(this.timer);
-    this.timer = undefined;
-    this.due = true;
-    this.pump();
-    if (this.queue.length === 0 && this.inFlight === 0) return;
-    await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
-  }
-
-  private pump(): void {
-    while (this.due && this.queue.length > 0 && this.inFlight < this.maxConcurrentGroups) {
-      const group = this.takeGroup();
-      this.inFlight++;
-      void this.runGroup(group).finally(() => {
-        this.inFlight--;
-        // Whatever queued meanwhile has waited for a whole transaction: it is due now.
-        if (this.queue.length > 0) this.due = true;
-        this.pump();
-      });
-    }
-    if (this.queue.length === 0) {
-      if (!this.closed) this.due = false;
-      if (this.inFlight === 0) {
-        const waiters = this.idleWaiters;
-        this.idleWaiters = [];
-        for (const w of waiters) w();
-      }
-    }
-    if (this.due && this.timer !== undefined) {
-      clearTimeout(this.timer);
-      this.timer = undefined;
-    }
-  }
-
-  /** The next group: up to `maxGroupSize` batches and `maxGroupBytes` (at least one batch). */
-  private takeGroup(): Pending[] {
-    let count = 0;
-    let bytes = 0;
-    while (count < this.queue.length && count < this.maxGroupSize) {
-      const next = this.queue[count].bytes;
-      if (count > 0 && bytes + next > this.maxGroupBytes) break;
-      bytes += next;
-      count++;
-    }
-    this.queuedBytes -= bytes;
-    return this.queue.splice(0, count);
-  }
-
-  private async runGroup(group: Pending[]): Promise<void> {
-    const started = process.hrtime.bigint();
-    let outcome: HistoryGroupOutcome = HistoryGroupOutcome.COMMITTED;
-    try {
-      await this.writeRows(group);
-      for (const p of group) p.resolve();
-    } catch (err) {
-      if (group.length === 1 || classifyDatabaseError(err) === DatabaseErrorKind.UNAVAILABLE) {
-        outcome = HistoryGroupOutcome.FAILED;
-        for (const p of group) p.reject(toBatonDatabaseError(err, describe(p.batch)));
-      } else {
-        outcome = HistoryGroupOutcome.ISOLATED;
-        await this.isolate(group);
-      }
-    }
-    const durationSeconds = Number(process.hrtime.bigint() - started) / 1e9;
-    try {
-      this.onGroup?.({ size: group.length, durationSeconds, outcome });
-    } catch {
-      // Reporting must never affect writes.
-    }
-  }
-
-  /** Writes each batch of a failed group in its own transaction, to find the bad one(s). */
-  private async isolate(group: Pending[]): Promise<void> {
-    for (let i = 0; i < group.length; i++) {
-      const p = group[i];
-      try {
-        await this.writeRows([p]);
-        p.resolve();
-      } catch (err) {
-        p.reject(toBatonDatabaseError(err, describe(p.batch)));
-        if (classifyDatabaseError(err) === DatabaseErrorKind.UNAVAILABLE) {
-          // The database went away: the rest would fail the same way; let them be redelivered.
-          for (const rest of group.slice(i + 1)) rest.reject(toBatonDatabaseError(err, describe(rest.batch)));
-          return;
-        }
-      }
-    }
+    return this.submit(() => toPending(batch));
   }
 
   /** One transaction: upsert the newest summary per execution, then insert the events. */
-  private async writeRows(batches: Pending[]): Promise<void> {
+  protected async writeGroup(batches: Pending[]): Promise<void[]> {
     const executions = new Map<string, Pending>();
     const events = new Map<string, string>();
     for (const b of batches) {
@@ -293,5 +157,6 @@ export class HistoryWriter {
       await em.query(UPSERT_EXECUTIONS, [executionsJson]);
       if (events.size > 0) await em.query(INSERT_EVENTS, [eventsJson]);
     });
+    return batches.map(() => undefined);
   }
 }

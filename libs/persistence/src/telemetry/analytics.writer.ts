@@ -1,8 +1,6 @@
 import type { DataSource, EntityManager } from 'typeorm';
 
-import { BatonError, ErrorCode } from '@baton/contracts';
-
-import { DatabaseErrorKind, classifyDatabaseError, toBatonDatabaseError } from '../database-errors';
+import { GroupCommitter, GroupOutcome } from '../group-commit';
 import {
   type BatchDeltas,
   type DurationDelta,
@@ -31,12 +29,6 @@ export interface AnalyticsWriterOptions {
   maxConcurrentGroups?: number;
   /** Called after each group transaction with its size and duration in seconds (exceptions ignored). */
   onGroup?: (report: { size: number; durationSeconds: number; committed: boolean }) => void;
-}
-
-interface Pending {
-  deltas: BatchDeltas;
-  resolve: (outcome: AnalyticsOutcome) => void;
-  reject: (err: BatonError) => void;
 }
 
 const INSERT_PROCESSED = `
@@ -125,26 +117,26 @@ function sumRows(batches: BatchDeltas[]): {
  *   database rejects as data is rejected non-retryable (`VALIDATION_FAILED`), an unavailable database
  *   `UNAVAILABLE` (retryable).
  */
-export class AnalyticsWriter {
-  private readonly maxGroupSize: number;
-  private readonly maxDelayMs: number;
-  private readonly maxConcurrentGroups: number;
-  private readonly onGroup: AnalyticsWriterOptions['onGroup'];
-  private queue: Pending[] = [];
-  private timer: NodeJS.Timeout | undefined;
-  private due = false;
-  private inFlight = 0;
-  private closed = false;
-  private idleWaiters: (() => void)[] = [];
-
+export class AnalyticsWriter extends GroupCommitter<BatchDeltas, AnalyticsOutcome> {
   constructor(
     private readonly ds: DataSource,
     opts: AnalyticsWriterOptions = {},
   ) {
-    this.maxGroupSize = Math.max(1, opts.maxGroupSize ?? 200);
-    this.maxDelayMs = Math.max(0, opts.maxDelayMs ?? 10);
-    this.maxConcurrentGroups = Math.max(1, opts.maxConcurrentGroups ?? 2);
-    this.onGroup = opts.onGroup;
+    const onGroup = opts.onGroup;
+    super({
+      name: 'analytics writer',
+      maxGroupSize: opts.maxGroupSize ?? 200,
+      maxDelayMs: opts.maxDelayMs ?? 10,
+      maxConcurrentGroups: opts.maxConcurrentGroups ?? 2,
+      // A batch holding nothing to count needs no transaction.
+      settle: (d) =>
+        d.stats.length === 0 && d.durations.length === 0 ? AnalyticsOutcome.IGNORED : undefined,
+      describe,
+      onGroup:
+        onGroup &&
+        (({ size, durationSeconds, outcome }) =>
+          onGroup({ size, durationSeconds, committed: outcome === GroupOutcome.COMMITTED })),
+    });
   }
 
   /**
@@ -153,118 +145,11 @@ export class AnalyticsWriter {
    * rejected by the database as data), `retryable: true` otherwise.
    */
   write(batch: unknown): Promise<AnalyticsOutcome> {
-    if (this.closed) {
-      return Promise.reject(
-        new BatonError(ErrorCode.UNAVAILABLE, 'analytics writer is closed', { retryable: true }),
-      );
-    }
-    let deltas: BatchDeltas;
-    try {
-      deltas = toBatchDeltas(batch);
-    } catch (err) {
-      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
-    }
-    if (deltas.stats.length === 0 && deltas.durations.length === 0) {
-      return Promise.resolve(AnalyticsOutcome.IGNORED);
-    }
-    return new Promise<AnalyticsOutcome>((resolve, reject) => {
-      this.queue.push({ deltas, resolve, reject });
-      if (this.queue.length >= this.maxGroupSize) this.due = true;
-      else if (this.timer === undefined && !this.due) {
-        this.timer = setTimeout(() => {
-          this.timer = undefined;
-          this.due = true;
-          this.pump();
-        }, this.maxDelayMs);
-      }
-      this.pump();
-    });
-  }
-
-  /** Batches waiting for, or inside, a group transaction. */
-  get pending(): number {
-    return this.queue.length + this.inFlight;
-  }
-
-  /** Stops accepting batches, applies the queued ones and resolves when every group has finished. */
-  async close(): Promise<void> {
-    this.closed = true;
-    if (this.timer !== undefined) clearTimeout(this.timer);
-    this.timer = undefined;
-    this.due = true;
-    this.pump();
-    if (this.queue.length === 0 && this.inFlight === 0) return;
-    await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
-  }
-
-  private pump(): void {
-    while (this.due && this.queue.length > 0 && this.inFlight < this.maxConcurrentGroups) {
-      const group = this.queue.splice(0, this.maxGroupSize);
-      this.inFlight++;
-      void this.runGroup(group).finally(() => {
-        this.inFlight--;
-        if (this.queue.length > 0) this.due = true;
-        this.pump();
-      });
-    }
-    if (this.queue.length === 0) {
-      if (!this.closed) this.due = false;
-      if (this.inFlight === 0) {
-        const waiters = this.idleWaiters;
-        this.idleWaiters = [];
-        for (const w of waiters) w();
-      }
-    }
-    if (this.due && this.timer !== undefined) {
-      clearTimeout(this.timer);
-      this.timer = undefined;
-    }
-  }
-
-  private async runGroup(group: Pending[]): Promise<void> {
-    const started = process.hrtime.bigint();
-    let committed = true;
-    try {
-      const outcomes = await this.apply(group.map((p) => p.deltas));
-      group.forEach((p, i) => p.resolve(outcomes[i]));
-    } catch (err) {
-      committed = false;
-      if (group.length === 1 || classifyDatabaseError(err) === DatabaseErrorKind.UNAVAILABLE) {
-        for (const p of group) p.reject(toBatonDatabaseError(err, describe(p.deltas)));
-      } else {
-        await this.isolate(group);
-      }
-    }
-    try {
-      this.onGroup?.({
-        size: group.length,
-        durationSeconds: Number(process.hrtime.bigint() - started) / 1e9,
-        committed,
-      });
-    } catch {
-      // Reporting never affects writes.
-    }
-  }
-
-  private async isolate(group: Pending[]): Promise<void> {
-    for (let i = 0; i < group.length; i++) {
-      const p = group[i];
-      try {
-        const [outcome] = await this.apply([p.deltas]);
-        p.resolve(outcome);
-      } catch (err) {
-        p.reject(toBatonDatabaseError(err, describe(p.deltas)));
-        if (classifyDatabaseError(err) === DatabaseErrorKind.UNAVAILABLE) {
-          for (const rest of group.slice(i + 1))
-            rest.reject(toBatonDatabaseError(err, describe(rest.deltas)));
-          return;
-        }
-      }
-    }
+    return this.submit(() => toBatchDeltas(batch));
   }
 
   /** One transaction: record the new batches, add the increments of those only. */
-  private async apply(batches: BatchDeltas[]): Promise<AnalyticsOutcome[]> {
+  protected async writeGroup(batches: BatchDeltas[]): Promise<AnalyticsOutcome[]> {
     // The first copy of a batch in the group is the one that may count; later copies are duplicates.
     const firsts = new Map<string, number>();
     batches.forEach((b, i) => {
