@@ -8,8 +8,6 @@
  * `baton.events.execution.<id>.completed`; the run also waits until the state-store holds every execution
  * as COMPLETED in PostgreSQL and reports how long after the last notice that took.
  */
-import { headers as natsHeaders } from '@nats-io/nats-core';
-
 import type { WorkflowDefinition } from '@baton/contracts';
 import { waitFor } from '@baton/testing';
 
@@ -17,6 +15,7 @@ import { Stack } from '../e2e/support/stack';
 import { listExecutions } from '../e2e/support/workflows';
 import { cpuDelta, cpuSeconds, cpuSecondsByName } from './cpu';
 import { measureFloor } from './floor';
+import { publishStart } from './start-command';
 import { percentiles } from './stats';
 import type { Figures } from './stats';
 
@@ -74,7 +73,9 @@ interface WorkloadResult extends Figures {
 function cpuSample(stack: Stack): Record<string, number> {
   const sample: Record<string, number> = {};
   for (const [name, handle] of stack.services) sample[name] = cpuSeconds(handle.proc?.pid) ?? 0;
-  stack.workers.forEach((w, i) => (sample[`worker${stack.workers.length > 1 ? i + 1 : ''}`] = cpuSeconds(w.proc?.pid) ?? 0));
+  stack.workers.forEach(
+    (w, i) => (sample[`worker${stack.workers.length > 1 ? i + 1 : ''}`] = cpuSeconds(w.proc?.pid) ?? 0),
+  );
   sample['nats-server'] = cpuSeconds(stack.nats.pid) ?? 0;
   sample['postgres'] = cpuSecondsByName('postgres');
   sample['bench driver'] = cpuSeconds(process.pid) ?? 0;
@@ -87,7 +88,8 @@ async function runWorkload(
   opts: { executions: number; inFlight: number; latencySamples: number },
 ): Promise<WorkloadResult> {
   const reg = await stack.http('orchestrator', 'POST', '/v1/workflows', workload.definition);
-  if (reg.status !== 201 && reg.status !== 200) throw new Error(`register ${workload.name}: ${JSON.stringify(reg.body)}`);
+  if (reg.status !== 201 && reg.status !== 200)
+    throw new Error(`register ${workload.name}: ${JSON.stringify(reg.body)}`);
   const nc = await stack.connection();
   const js = await stack.js();
   const waiters = new Map<string, () => void>();
@@ -95,14 +97,14 @@ async function runWorkload(
   void (async () => {
     for await (const m of sub) {
       const body = m.json<{ executionId: string; status: string }>();
-      if (body.status !== 'COMPLETED') throw new Error(`${workload.name} execution ${body.executionId} ${body.status}`);
+      if (body.status !== 'COMPLETED')
+        throw new Error(`${workload.name} execution ${body.executionId} ${body.status}`);
       waiters.get(body.executionId)?.();
     }
   })();
   let counter = 0;
-  const subject = workload.definition.triggers?.[0]?.type === 'event' ? workload.definition.triggers[0].subject : '';
-  // Each execution is started by a start command on BATON_ORCH (the path the API and schedules use), so the
-  // benchmark chooses its id and can match the completion notice to it.
+  const subject =
+    workload.definition.triggers?.[0]?.type === 'event' ? workload.definition.triggers[0].subject : '';
   const once = () =>
     new Promise<number>((resolve, reject) => {
       const executionId = `${workload.name}-${counter++}`;
@@ -111,21 +113,7 @@ async function runWorkload(
         waiters.delete(executionId);
         resolve(performance.now() - start);
       });
-      const h = natsHeaders();
-      h.set('Nats-Msg-Id', `start:${executionId}`);
-      js.publish(
-        `baton.orch.start.${workload.definition.id}`,
-        JSON.stringify({
-          protocol: 1,
-          kind: 'start',
-          executionId,
-          workflowId: workload.definition.id,
-          input: { n: counter },
-          cause: `bench:${subject}`,
-          requestedAt: new Date().toISOString(),
-        }),
-        { headers: h },
-      ).catch(reject);
+      publishStart(js, workload.definition.id, executionId, { n: counter }, `bench:${subject}`).catch(reject);
     });
 
   for (let i = 0; i < 30; i++) await once();
@@ -157,7 +145,11 @@ async function runWorkload(
       const all = await listExecutions(stack, workload.definition.id);
       return all.filter((e) => e.status === 'COMPLETED').length >= expected ? true : undefined;
     },
-    { timeoutMs: 300_000, intervalMs: 200, what: `state-store holds ${expected} ${workload.name} executions` },
+    {
+      timeoutMs: 300_000,
+      intervalMs: 200,
+      what: `state-store holds ${expected} ${workload.name} executions`,
+    },
   );
   return {
     executions: opts.executions,
@@ -184,7 +176,11 @@ async function main(): Promise<void> {
     log('seq5...');
     const s5 = await runWorkload(stack, seq5, { executions, inFlight: 200, latencySamples });
     log('fan10...');
-    const f10 = await runWorkload(stack, fan10, { executions: Math.round(executions / 2), inFlight: 200, latencySamples });
+    const f10 = await runWorkload(stack, fan10, {
+      executions: Math.round(executions / 2),
+      inFlight: 200,
+      latencySamples,
+    });
     const result = { seq5: s5, fan10: f10, floor };
     if (json) {
       process.stdout.write(`${JSON.stringify(result)}\n`);
@@ -203,7 +199,9 @@ async function main(): Promise<void> {
           `"+PG ms": time after the last completion until the state-store held every execution in PostgreSQL.`,
       );
       log('');
-      log('CPU ms per workflow in the saturated phase (where the time goes; 2 cores = 2000 ms of CPU per second):');
+      log(
+        'CPU ms per workflow in the saturated phase (where the time goes; 2 cores = 2000 ms of CPU per second):',
+      );
       for (const [name, w] of [['seq5', s5] as const, ['fan10', f10] as const]) {
         const parts = Object.entries(w.cpuMsPerWorkflow)
           .filter(([, ms]) => ms >= 0.01)

@@ -35,7 +35,10 @@ function ticksPerSecond(): number {
 }
 
 /** CPU used by each named party between two samples. */
-export function cpuDelta(before: Record<string, number>, after: Record<string, number>): Record<string, number> {
+export function cpuDelta(
+  before: Record<string, number>,
+  after: Record<string, number>,
+): Record<string, number> {
   const out: Record<string, number> = {};
   for (const [name, value] of Object.entries(after)) out[name] = value - (before[name] ?? 0);
   return out;

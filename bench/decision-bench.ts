@@ -4,11 +4,10 @@
  * 20-rule category, then the same task). The added latency is the difference of their percentiles.
  * Own nats-server and database, all five services and a worker, as in `bench.ts`.
  */
-import { headers as natsHeaders } from '@nats-io/nats-core';
-
 import type { WorkflowDefinition } from '@baton/contracts';
 
 import { Stack } from '../e2e/support/stack';
+import { publishStart } from './start-command';
 import { percentiles } from './stats';
 
 const ACTION = 'bench.noop';
@@ -89,21 +88,7 @@ async function main(): Promise<void> {
           if (status !== 'COMPLETED') reject(new Error(`${executionId} ${status}`));
           else resolve(performance.now() - started);
         });
-        const h = natsHeaders();
-        h.set('Nats-Msg-Id', `start:${executionId}`);
-        js.publish(
-          `baton.orch.start.${def.id}`,
-          JSON.stringify({
-            protocol: 1,
-            kind: 'start',
-            executionId,
-            workflowId: def.id,
-            input: { total: 100 + (n % 2000) },
-            cause: 'bench',
-            requestedAt: new Date().toISOString(),
-          }),
-          { headers: h },
-        ).catch(reject);
+        publishStart(js, def.id, executionId, { total: 100 + (n % 2000) }, 'bench').catch(reject);
       });
     for (let i = 0; i < 20; i++) {
       await once(task1);
@@ -129,10 +114,16 @@ async function main(): Promise<void> {
       process.stdout.write(`${JSON.stringify(result)}\n`);
     } else {
       log('');
-      log(`| workflow | p50 ms | p95 ms | p99 ms |   (${samples} executions each, one at a time, interleaved)`);
+      log(
+        `| workflow | p50 ms | p95 ms | p99 ms |   (${samples} executions each, one at a time, interleaved)`,
+      );
       log('|----------|--------|--------|--------|');
-      log(`| task1    | ${a.p50Ms.toFixed(2).padStart(6)} | ${a.p95Ms.toFixed(2).padStart(6)} | ${a.p99Ms.toFixed(2).padStart(6)} |`);
-      log(`| decide1  | ${b.p50Ms.toFixed(2).padStart(6)} | ${b.p95Ms.toFixed(2).padStart(6)} | ${b.p99Ms.toFixed(2).padStart(6)} |`);
+      log(
+        `| task1    | ${a.p50Ms.toFixed(2).padStart(6)} | ${a.p95Ms.toFixed(2).padStart(6)} | ${a.p99Ms.toFixed(2).padStart(6)} |`,
+      );
+      log(
+        `| decide1  | ${b.p50Ms.toFixed(2).padStart(6)} | ${b.p95Ms.toFixed(2).padStart(6)} | ${b.p99Ms.toFixed(2).padStart(6)} |`,
+      );
       log('');
       log(
         `a decision over ${result.rulesInCategory} rules adds p50 ${result.addedByDecision.p50Ms.toFixed(2)} ms, p99 ${result.addedByDecision.p99Ms.toFixed(2)} ms`,
