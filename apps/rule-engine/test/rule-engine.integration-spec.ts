@@ -1,77 +1,48 @@
-import { execFile, spawn } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
-import { promisify } from 'node:util';
-
 import { Svcm } from '@nats-io/services';
 import type { ServiceIdentity } from '@nats-io/services';
 import { connect } from '@nats-io/transport-node';
 
-import { createTestDatabase, getFreePort, startNatsServer, waitFor } from '@baton/testing';
-import type { NatsServerHandle, TestDatabase } from '@baton/testing';
-
-const ROOT = resolve(__dirname, '../../..');
-const SOURCES = [
-  'apps/rule-engine/src',
-  'libs/persistence/src',
-  'libs/service-kit/src',
-  'libs/telemetry/src',
-  'libs/contracts/src',
-  'libs/transport-jetstream/src',
-];
-
-/** A started `main.js`: its output so far and its exit. */
-interface ServiceProcess {
-  child: ChildProcess;
-  stdout: () => string;
-  stderr: () => string;
-  exited: Promise<number | null>;
-}
-
-function start(main: string, env: Record<string, string>): ServiceProcess {
-  const child = spawn(process.execPath, [main], {
-    cwd: ROOT,
-    env: { PATH: process.env['PATH'] ?? '', ...env },
-  });
-  let out = '';
-  let err = '';
-  child.stdout?.on('data', (c: Buffer) => (out += c.toString('utf8')));
-  child.stderr?.on('data', (c: Buffer) => (err += c.toString('utf8')));
-  const exited = new Promise<number | null>((done) => child.once('exit', (code) => done(code)));
-  return { child, stdout: () => out, stderr: () => err, exited };
-}
+import {
+  buildServiceForTest,
+  createTestDatabase,
+  getFreePort,
+  startNatsServer,
+  startServiceProcess,
+  stopServiceProcesses,
+  waitForServiceNotReady,
+  waitForServiceReady,
+} from '@baton/testing';
+import type { NatsServerHandle, ServiceBuild, TestDatabase } from '@baton/testing';
 
 describe('rule-engine (integration)', () => {
-  let buildDir: string;
-  let main: string;
+  let build: ServiceBuild;
   let nats: NatsServerHandle;
   let db: TestDatabase;
-  const running: ServiceProcess[] = [];
 
   beforeAll(async () => {
     // Compile the app and the libs it uses the way `nx build` does, then run the real main.js.
-    await mkdir(join(ROOT, 'tmp'), { recursive: true });
-    buildDir = await mkdtemp(join(ROOT, 'tmp', 'rule-engine-build-'));
-    await promisify(execFile)(
-      join(ROOT, 'node_modules/.bin/swc'),
-      [...SOURCES, '-d', buildDir, '--config-file', '.swcrc', '-q'],
-      { cwd: ROOT },
-    );
-    main = join(buildDir, 'apps/rule-engine/src/main.js');
+    build = await buildServiceForTest('apps/rule-engine', [
+      'libs/persistence',
+      'libs/service-kit',
+      'libs/telemetry',
+      'libs/contracts',
+      'libs/transport-jetstream',
+    ]);
     [nats, db] = await Promise.all([startNatsServer(), createTestDatabase()]);
   });
 
   afterAll(async () => {
-    for (const p of running) if (p.child.exitCode === null) p.child.kill('SIGKILL');
+    await stopServiceProcesses();
     await db?.drop();
     await nats?.cleanup();
-    if (buildDir) await rm(buildDir, { recursive: true, force: true });
+    await build?.remove();
   });
 
   it('exits 1 with one line naming PORT when PORT is invalid', async () => {
-    const proc = start(main, { PORT: 'abc', NATS_URL: nats.url, DATABASE_URL: db.url });
-    running.push(proc);
+    const proc = startServiceProcess({
+      main: build.main,
+      env: { PORT: 'abc', NATS_URL: nats.url, DATABASE_URL: db.url },
+    });
     expect(await proc.exited).toBe(1);
     expect(proc.stderr()).toBe(
       'invalid configuration: PORT must be an integer between 1 and 65535 (got "abc")\n',
@@ -82,19 +53,12 @@ describe('rule-engine (integration)', () => {
   it('runs, connects, reports health and stops cleanly on SIGINT', async () => {
     const port = await getFreePort();
     const base = `http://127.0.0.1:${port}`;
-    const proc = start(main, { PORT: String(port), NATS_URL: nats.url, DATABASE_URL: db.url });
-    running.push(proc);
+    const proc = startServiceProcess({
+      main: build.main,
+      env: { PORT: String(port), NATS_URL: nats.url, DATABASE_URL: db.url },
+    });
 
-    const ready = await waitFor(
-      async () => {
-        if (proc.child.exitCode !== null) throw new Error(`exited ${proc.child.exitCode}: ${proc.stderr()}`);
-        const res = await fetch(`${base}/health/ready`);
-        return res.status === 200
-          ? ((await res.json()) as { details: Record<string, { status: string }> })
-          : undefined;
-      },
-      { what: 'the rule engine to be ready' },
-    );
+    const ready = await waitForServiceReady(proc, base, 'the rule engine to be ready');
     expect(ready.details).toEqual({
       nats: expect.objectContaining({ status: 'up' }),
       topology: expect.objectContaining({ status: 'up' }),
@@ -123,15 +87,7 @@ describe('rule-engine (integration)', () => {
 
     // Without its database the rule engine is alive but not ready, and says why.
     await db.drop();
-    const notReady = await waitFor(
-      async () => {
-        const res = await fetch(`${base}/health/ready`);
-        return res.status === 503
-          ? ((await res.json()) as { error: { code: string; message: string } })
-          : undefined;
-      },
-      { what: 'readiness to fail without the database' },
-    );
+    const notReady = await waitForServiceNotReady(base, 'readiness to fail without the database');
     expect(notReady.error.code).toBe('UNAVAILABLE');
     expect(notReady.error.message).toMatch(/^not ready: database \(/);
     expect((await fetch(`${base}/health/live`)).status).toBe(200);

@@ -1,6 +1,20 @@
 export { getFreePort } from './free-port';
 export { NATS_SERVER_BINARY, startNatsServer } from './nats-server';
 export type { NatsServerHandle, NatsServerOptions } from './nats-server';
+export {
+  buildServiceForTest,
+  startServiceProcess,
+  stopServiceProcesses,
+  waitForServiceNotReady,
+  waitForServiceReady,
+} from './service-process';
+export type {
+  ServiceBuild,
+  ServiceProcess,
+  ServiceProcessOptions,
+  ServiceReadiness,
+  ServiceUnreadiness,
+} from './service-process';
 export { DEFAULT_ADMIN_URL, createTestDatabase } from './test-database';
 export type { TestDatabase, TestDatabaseOptions } from './test-database';
 export { waitFor } from './wait-for';
