@@ -198,6 +198,10 @@ describe('scheduler timers, workers and queues (integration: own nats-server and
     expect(first.status).toBe(201);
     expect(again).toEqual(first);
     await waitFor(async () => (await storedCount('events.it.idem')) === 1, { what: 'the timer to fire' });
+    // The message is stored before the firing transaction commits: wait for the commit too.
+    await waitFor(async () => (await http(base, 'GET', '/v1/timers/it-idem')).body.status === 'FIRED', {
+      what: 'the timer marked fired',
+    });
     expect((await http(base, 'GET', '/v1/timers/it-idem')).body).toMatchObject({
       status: 'FIRED',
       payload: { n: 1 },
