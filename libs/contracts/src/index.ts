@@ -55,14 +55,19 @@ export type {
   Trigger,
   WorkflowDefinition,
 } from './definition';
-export { HistoryEventType, PROTOCOL_VERSION } from './messages';
+export { HistoryEventType, PROTOCOL_VERSION, TimerPurpose } from './messages';
 export type {
   DeadLetterRecord,
   ErrorInfo,
   ExecutionFinishedEvent,
   HistoryBatch,
   HistoryEvent,
+  OrchestratorEventMatch,
   OrchestratorMessage,
+  OrchestratorTimer,
+  TaskHeartbeat,
+  TimerCancelRequest,
+  TimerSetRequest,
   StartExecutionCommand,
   StepSummary,
   TaskMessage,

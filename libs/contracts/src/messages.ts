@@ -72,6 +72,79 @@ export interface StartExecutionCommand {
   requestedAt: string;
 }
 
+/**
+ * Published by the orchestrator to `baton.sched.timers.set` (stream BATON_SCHED), Nats-Msg-Id
+ * `timer-set:<id>`. The scheduler stores the timer (idempotent by id) and, when it is due, publishes
+ * `payload` on `subject` with Nats-Msg-Id `timer:<id>` and `headers`.
+ */
+export interface TimerSetRequest {
+  protocol: number;
+  id: string;
+  /** ISO-8601. */
+  dueAt: string;
+  subject: string;
+  payload: unknown;
+  headers?: Record<string, string>;
+}
+
+/** Published to `baton.sched.timers.cancel`, Nats-Msg-Id `timer-cancel:<id>`. Cancelling a fired or unknown timer is a no-op. */
+export interface TimerCancelRequest {
+  protocol: number;
+  id: string;
+}
+
+/** Why the orchestrator set a timer. */
+export const TimerPurpose = {
+  /** Retry backoff elapsed: dispatch the next attempt. */
+  RETRY: 'retry',
+  /** An attempt's deadline (`timeoutSeconds`). */
+  DEADLINE: 'deadline',
+  /** A `wait {seconds | until}` step is over. */
+  WAIT: 'wait',
+  /** A `wait {signal | event}` step's `timeoutSeconds` elapsed. */
+  WAIT_TIMEOUT: 'wait-timeout',
+  /** A held attempt (open circuit) may be dispatched. */
+  HOLD: 'hold',
+} as const;
+export type TimerPurpose = (typeof TimerPurpose)[keyof typeof TimerPurpose];
+
+/** A fired orchestrator timer, on `baton.orch.timer.<executionId>`. */
+export interface OrchestratorTimer {
+  protocol: number;
+  kind: 'timer';
+  timerId: string;
+  executionId: string;
+  stepId: string;
+  /** The step attempt the timer belongs to; a timer for another attempt is stale. */
+  attempt: number;
+  purpose: TimerPurpose;
+}
+
+/** An event delivered to an execution whose `wait {event}` step matches it, on `baton.orch.event.<executionId>`. */
+export interface OrchestratorEventMatch {
+  protocol: number;
+  kind: 'event';
+  executionId: string;
+  stepId: string;
+  attempt: number;
+  subject: string;
+  /** Stream sequence of the event in EVENTS. */
+  eventSeq: number;
+  event: unknown;
+}
+
+/** A worker's heartbeat for a running attempt (`ctx.heartbeat()`), on `baton.orch.heartbeat.<executionId>`. */
+export interface TaskHeartbeat {
+  protocol: number;
+  kind: 'heartbeat';
+  taskId: string;
+  executionId: string;
+  stepId: string;
+  attempt: number;
+  at: string;
+  details?: unknown;
+}
+
 export type OrchestratorMessage = StartExecutionCommand | (TaskResult & { kind?: 'result' });
 
 /** One entry of an execution's history. `seq` is gap-free and ordered per execution. */

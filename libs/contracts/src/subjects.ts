@@ -19,6 +19,8 @@ export const Streams = {
   DLQ: 'BATON_DLQ',
   /** Decision requests of decision steps, taken by the rule-engine; work-queue retention. */
   DECISIONS: 'BATON_DECISIONS',
+  /** Requests to the scheduler (timers set and cancelled by the orchestrator); work-queue retention. */
+  SCHED: 'BATON_SCHED',
 } as const;
 export type StreamName = (typeof Streams)[keyof typeof Streams];
 
@@ -36,6 +38,7 @@ export const Durables = {
   STATE_STORE_DLQ: 'state-store-dlq',
   TELEMETRY_HISTORY: 'telemetry-history',
   RULE_ENGINE_DECISIONS: 'rule-engine-decisions',
+  SCHEDULER_REQUESTS: 'scheduler-requests',
 } as const;
 
 export const Subjects = {
@@ -46,6 +49,11 @@ export const Subjects = {
   notifyAll: 'baton.events.>',
   dlqAll: 'baton.dlq.>',
   decisionsAll: 'baton.decisions.>',
+  schedAll: 'baton.sched.>',
+  /** Set a durable timer (body {@link TimerSetRequest}); taken by the scheduler's durable `scheduler-requests`. */
+  schedTimerSet: 'baton.sched.timers.set',
+  /** Cancel a pending timer (body {@link TimerCancelRequest}). */
+  schedTimerCancel: 'baton.sched.timers.cancel',
 
   /** A task for workers of `action` (`inventory.reserve` -> `baton.tasks.inventory.reserve`). */
   task(action: string): string {
@@ -63,6 +71,18 @@ export const Subjects = {
   /** Where workers publish task results: given to them in each task as `replyTo`. */
   result(executionId: string): string {
     return `baton.orch.result.${assertSubjectToken(executionId, 'executionId')}`;
+  },
+  /** A fired orchestrator timer of one execution (retry backoff, wait, deadline): body `OrchestratorTimer`. */
+  timer(executionId: string): string {
+    return `baton.orch.timer.${assertSubjectToken(executionId, 'executionId')}`;
+  },
+  /** An event matched to an execution waiting for it (`wait {event}` steps): body `OrchestratorEventMatch`. */
+  eventMatch(executionId: string): string {
+    return `baton.orch.event.${assertSubjectToken(executionId, 'executionId')}`;
+  },
+  /** A worker's heartbeat for a running attempt: body `TaskHeartbeat`. */
+  taskHeartbeat(executionId: string): string {
+    return `baton.orch.heartbeat.${assertSubjectToken(executionId, 'executionId')}`;
   },
   /** History of one execution: one message per transition. */
   history(executionId: string): string {

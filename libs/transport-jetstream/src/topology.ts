@@ -114,6 +114,13 @@ export const BATON_STREAMS: Readonly<Record<keyof typeof Streams, Readonly<Strea
     duplicateWindowMs: DEFAULT_DUPLICATE_WINDOW_MS,
     description: 'Decision requests for the rule-engine',
   },
+  SCHED: {
+    name: Streams.SCHED,
+    subjects: [Subjects.schedAll],
+    retention: 'workqueue',
+    duplicateWindowMs: DEFAULT_DUPLICATE_WINDOW_MS,
+    description: 'Requests to the scheduler: timers set and cancelled',
+  },
 });
 
 function deepFreeze<T extends Record<string, StreamSpec>>(specs: T): T {
