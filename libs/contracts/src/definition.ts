@@ -33,6 +33,20 @@ export interface RetryPolicy {
   nonRetryableErrors?: string[];
 }
 
+/**
+ * A named error policy (CONTRACT §3.3), registered at the orchestrator (`POST /v1/policies`) and named by
+ * definitions (`policies: [..]`) or steps (`policy`). A step's failure whose error type is in `errorTypes`
+ * (or any type, when `errorTypes` is empty or holds `*`) is retried per `retryPolicy`; when the retries are
+ * exhausted, `onExhausted` decides what happens to the execution.
+ */
+export interface ErrorPolicy {
+  name: string;
+  errorTypes: string[];
+  retryPolicy?: RetryPolicy;
+  onExhausted: OnExhausted;
+  description?: string;
+}
+
 export interface EventTrigger {
   type: 'event';
   /** Subject pattern under `events.>` (wildcards allowed). */

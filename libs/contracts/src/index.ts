@@ -47,6 +47,7 @@ export { JoinMode, OnExhausted, StepType } from './definition';
 export type {
   Compensation,
   CronTrigger,
+  ErrorPolicy,
   EventTrigger,
   RegisteredWorkflow,
   RetryPolicy,
