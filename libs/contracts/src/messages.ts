@@ -40,6 +40,28 @@ export interface TaskMessage {
   deadline?: string;
   /** True when this task runs a step's compensation. */
   compensation?: boolean;
+  /** For a compensation: the compensated step's input and output. */
+  compensates?: { stepId: string; input: unknown; output: unknown };
+}
+
+/**
+ * Published by the orchestrator to `baton.events.task.cancelled.<executionId>` (stream BATON_EVENTS) when
+ * an execution is terminated: workers abort the named running tasks (`ctx.signal`).
+ */
+export interface TaskCancelNotice {
+  executionId: string;
+  taskIds: string[];
+  reason: string;
+}
+
+/** Published to `baton.alerts.escalation` when an error policy escalates a failure. */
+export interface EscalationAlert {
+  executionId: string;
+  workflowId: string;
+  version: number;
+  stepId: string;
+  error: ErrorInfo;
+  at: string;
 }
 
 /** Published by a worker to the task's `replyTo`. Nats-Msg-Id: `result:<taskId>`. */
@@ -172,6 +194,31 @@ export const HistoryEventType = {
   EVENT_EMITTED: 'EventEmitted',
   EXECUTION_COMPLETED: 'ExecutionCompleted',
   EXECUTION_FAILED: 'ExecutionFailed',
+  /** An attempt failed and another is due (data: error, retryAt, delayMs). */
+  STEP_RETRY_SCHEDULED: 'StepRetryScheduled',
+  /** An attempt outlived its deadline (data: deadlineAt). */
+  STEP_TIMED_OUT: 'StepTimedOut',
+  /** A worker reported progress on a running attempt (extends its deadline). */
+  STEP_HEARTBEAT: 'StepHeartbeat',
+  /** A wait step started waiting (data: kind, until, signal, subject, timeoutAt). */
+  WAIT_STARTED: 'WaitStarted',
+  /** A signal reached the execution (data: name, payload, buffered). */
+  SIGNAL_RECEIVED: 'SignalReceived',
+  /** An event matched a wait step (data: subject, eventSeq). */
+  EVENT_MATCHED: 'EventMatched',
+  /** A failed step's error policy let the execution continue past it. */
+  STEP_CONTINUED: 'StepContinued',
+  /** Compensation of the completed steps begins (data: failure, steps in order). */
+  COMPENSATION_STARTED: 'CompensationStarted',
+  COMPENSATION_SCHEDULED: 'CompensationScheduled',
+  COMPENSATION_COMPLETED: 'CompensationCompleted',
+  COMPENSATION_FAILED: 'CompensationFailed',
+  EXECUTION_COMPENSATED: 'ExecutionCompensated',
+  /** An error policy escalated a failure: the execution waits for an operator (data: error). */
+  EXECUTION_ESCALATED: 'ExecutionEscalated',
+  EXECUTION_TERMINATED: 'ExecutionTerminated',
+  /** An operator resumed a failed or parked execution (data: steps reset). */
+  EXECUTION_RETRIED: 'ExecutionRetried',
 } as const;
 export type HistoryEventType = (typeof HistoryEventType)[keyof typeof HistoryEventType];
 

@@ -21,6 +21,8 @@ export const Streams = {
   DECISIONS: 'BATON_DECISIONS',
   /** Requests to the scheduler (timers set and cancelled by the orchestrator); work-queue retention. */
   SCHED: 'BATON_SCHED',
+  /** Alerts (`baton.alerts.<name>`): escalations and telemetry's alert rules. */
+  ALERTS: 'BATON_ALERTS',
 } as const;
 export type StreamName = (typeof Streams)[keyof typeof Streams];
 
@@ -29,6 +31,8 @@ export const KvBuckets = {
   WORKFLOWS: 'baton_workflows',
   /** Execution state (the source of truth), key = execution id. */
   EXECUTIONS: 'baton_executions',
+  /** Executions waiting for an event (`wait {event}` steps), key `<executionId>.<stepId>`. */
+  WAITS: 'baton_waits',
 } as const;
 
 export const Durables = {
@@ -92,6 +96,14 @@ export const Subjects = {
   executionFinished(workflowId: string, status: string): string {
     return `baton.events.execution.${assertSubjectToken(workflowId, 'workflowId')}.${status.toLowerCase()}`;
   },
+  /** Running tasks of a terminated execution, for workers to abort (body `TaskCancelNotice`). */
+  taskCancelled(executionId: string): string {
+    return `baton.events.task.cancelled.${assertSubjectToken(executionId, 'executionId')}`;
+  },
+  taskCancelledAll: 'baton.events.task.cancelled.>',
+  /** An error policy escalated a failure (body `EscalationAlert`). */
+  escalation: 'baton.alerts.escalation',
+  alertsAll: 'baton.alerts.>',
   /** Dead letters of one durable consumer. */
   deadLetter(stream: string, durable: string): string {
     return `baton.dlq.${assertSubjectToken(stream, 'stream')}.${assertSubjectToken(durable, 'durable')}`;

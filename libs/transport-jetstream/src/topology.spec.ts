@@ -15,7 +15,7 @@ import {
 const DAY = 24 * 3600 * 1000;
 
 describe('topology', () => {
-  it('declares the eight Baton streams from the contracts', () => {
+  it('declares the nine Baton streams from the contracts', () => {
     expect(Object.values(BATON_STREAMS).map((s) => [s.name, s.subjects, s.retention, s.maxAgeMs])).toEqual([
       [Streams.EVENTS, ['events.>'], 'limits', 7 * DAY],
       [Streams.TASKS, ['baton.tasks.>'], 'workqueue', undefined],
@@ -25,6 +25,7 @@ describe('topology', () => {
       [Streams.DLQ, ['baton.dlq.>'], 'limits', 30 * DAY],
       [Streams.DECISIONS, ['baton.decisions.>'], 'workqueue', undefined],
       [Streams.SCHED, ['baton.sched.>'], 'workqueue', undefined],
+      [Streams.ALERTS, ['baton.alerts.>'], 'limits', 30 * DAY],
     ]);
     for (const spec of Object.values(BATON_STREAMS)) expect(spec.duplicateWindowMs).toBe(2 * 60 * 1000);
     expect(Object.isFrozen(BATON_STREAMS)).toBe(true);

@@ -121,6 +121,14 @@ export const BATON_STREAMS: Readonly<Record<keyof typeof Streams, Readonly<Strea
     duplicateWindowMs: DEFAULT_DUPLICATE_WINDOW_MS,
     description: 'Requests to the scheduler: timers set and cancelled',
   },
+  ALERTS: {
+    name: Streams.ALERTS,
+    subjects: [Subjects.alertsAll],
+    retention: 'limits',
+    maxAgeMs: 30 * DAY_MS,
+    duplicateWindowMs: DEFAULT_DUPLICATE_WINDOW_MS,
+    description: 'Alerts: escalations and alert rules',
+  },
 });
 
 function deepFreeze<T extends Record<string, StreamSpec>>(specs: T): T {

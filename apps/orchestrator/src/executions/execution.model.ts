@@ -23,6 +23,53 @@ export interface StepRecord {
   taskId?: string;
   /** Random part of the current attempt's completion token. */
   nonce?: string;
+  /** The next attempt is due then (retry backoff, or an attempt held by an open circuit); no task is out. */
+  retryAt?: string;
+  /** Deadline of the current attempt (`timeoutSeconds`), extended by heartbeats. */
+  deadlineAt?: string;
+  /** Last heartbeat of the current attempt. */
+  heartbeatAt?: string;
+  /** What a RUNNING wait step waits for. */
+  wait?: StepWait;
+  /** Order of completion among the execution's steps (compensations run in reverse of it). */
+  completedSeq?: number;
+  /** The step failed for good but its error policy said `continue`: dependents run as if it completed. */
+  continued?: boolean;
+  /** The compensation of this (completed) step, once it has been started. */
+  compensation?: CompensationRecord;
+}
+
+export interface StepWait {
+  kind: 'time' | 'signal' | 'event';
+  /** time: when the wait is over. */
+  until?: string;
+  /** signal: the signal's name. */
+  signal?: string;
+  /** event: subject pattern under `events.>` and json-rules-engine condition over `{ event, subject }`. */
+  subject?: string;
+  condition?: unknown;
+  /** signal/event: when the wait fails with TIMEOUT. */
+  timeoutAt?: string;
+  /** event: the key of the wait in the waits index (KV bucket `baton_waits`). */
+  indexKey?: string;
+}
+
+export interface CompensationRecord {
+  status: 'SCHEDULED' | 'COMPLETED' | 'FAILED';
+  attempt: number;
+  taskId: string;
+  nonce: string;
+  input?: unknown;
+  output?: unknown;
+  error?: ErrorInfo;
+  retryAt?: string;
+}
+
+/** A signal kept for a wait step that has not started waiting yet. */
+export interface BufferedSignal {
+  payload: unknown;
+  at: string;
+  signalId?: string;
 }
 
 /**
@@ -53,4 +100,16 @@ export interface ExecutionRecord {
   ignored?: string[];
   /** W3C trace context of the execution (traceparent, tracestate). */
   trace?: Record<string, string>;
+  /** Signals received before a step waited for them, by name (oldest first, bounded). */
+  signals?: Record<string, BufferedSignal[]>;
+  /** Ids of signals already applied (bounded), so a repeated signal is applied once. */
+  signalIds?: string[];
+  /** The failure being compensated, or that ended the execution. */
+  failure?: ErrorInfo & { stepId?: string };
+  /** Set when the execution needs an operator: a compensation failed, or an error policy escalated. */
+  attention?: { reason: string; stepId?: string; at: string };
+  /** An error policy escalated this step's failure: the execution is WAITING for an operator. */
+  parked?: { stepId: string; error: ErrorInfo; at: string };
+  /** Completion order counter (see StepRecord.completedSeq). */
+  completions?: number;
 }
