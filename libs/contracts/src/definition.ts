@@ -73,6 +73,30 @@ export interface Compensation {
   parameters?: Record<string, unknown>;
 }
 
+export const RoutingStrategy = {
+  ROUND_ROBIN: 'round-robin',
+  WEIGHTED: 'weighted',
+  FAILOVER: 'failover',
+  BEST_SCORE: 'best-score',
+} as const;
+export type RoutingStrategy = (typeof RoutingStrategy)[keyof typeof RoutingStrategy];
+
+export interface RoutingCandidate {
+  action: string;
+  /** weighted: relative share (default 1). */
+  weight?: number;
+  /** Charged to the execution's budget when a step completes on this candidate (default 0). */
+  cost?: number;
+  /** best-score: the value of using this candidate (default 1). */
+  benefit?: number;
+}
+
+/** Dynamic routing of a task step over several actions (providers). */
+export interface Routing {
+  strategy: RoutingStrategy;
+  candidates: RoutingCandidate[];
+}
+
 export interface StepDefinition {
   id: string;
   type: StepType;
@@ -89,6 +113,8 @@ export interface StepDefinition {
   branches?: Record<string, string[]>;
   /** Name of an error policy (CONTRACT §3.3). */
   policy?: string;
+  /** task only: choose the action among candidates (then `action` may be omitted). */
+  routing?: Routing;
 }
 
 export interface WorkflowDefinition {

@@ -14,7 +14,9 @@ export const ACTION = /^[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*$/;
 export const MAX_ACTION_LENGTH = 96;
 
 export function isSubjectToken(value: unknown, maxLength = MAX_ID_LENGTH): value is string {
-  return typeof value === 'string' && value.length > 0 && value.length <= maxLength && SUBJECT_TOKEN.test(value);
+  return (
+    typeof value === 'string' && value.length > 0 && value.length <= maxLength && SUBJECT_TOKEN.test(value)
+  );
 }
 
 export function assertSubjectToken(value: unknown, name: string, maxLength = MAX_ID_LENGTH): string {
@@ -22,7 +24,10 @@ export function assertSubjectToken(value: unknown, name: string, maxLength = MAX
     throw new BatonError(
       ErrorCode.VALIDATION_FAILED,
       `${name} must be 1-${maxLength} characters of [A-Za-z0-9_-]`,
-      { details: [{ path: `/${name}`, message: `invalid ${name}: ${preview(value)}`, rule: 'subjectToken' }], retryable: false },
+      {
+        details: [{ path: `/${name}`, message: `invalid ${name}: ${preview(value)}`, rule: 'subjectToken' }],
+        retryable: false,
+      },
     );
   }
   return value;
@@ -36,7 +41,9 @@ export function isAction(value: unknown): value is string {
 export function actionToToken(action: string): string {
   if (!isAction(action)) {
     throw new BatonError(ErrorCode.VALIDATION_FAILED, `invalid action ${preview(action)}`, {
-      details: [{ path: '/action', message: 'action must be dot-separated tokens of [A-Za-z0-9-]', rule: 'action' }],
+      details: [
+        { path: '/action', message: 'action must be dot-separated tokens of [A-Za-z0-9-]', rule: 'action' },
+      ],
       retryable: false,
     });
   }

@@ -43,7 +43,7 @@ export {
   isFinishedStepStatus,
   isTerminalExecutionStatus,
 } from './states';
-export { JoinMode, OnExhausted, StepType } from './definition';
+export { JoinMode, OnExhausted, RoutingStrategy, StepType } from './definition';
 export type {
   Compensation,
   CronTrigger,
@@ -51,6 +51,8 @@ export type {
   EventTrigger,
   RegisteredWorkflow,
   RetryPolicy,
+  Routing,
+  RoutingCandidate,
   RuleCondition,
   StepDefinition,
   Trigger,
@@ -62,6 +64,7 @@ export type {
   ErrorInfo,
   EscalationAlert,
   ExecutionFinishedEvent,
+  ExecutionSignal,
   HistoryBatch,
   HistoryEvent,
   OrchestratorEventMatch,

@@ -71,13 +71,20 @@ export function parseJsonWithinLimits(
   return value;
 }
 
-export function assertJsonDepth(value: unknown, limits: IngressLimits = DEFAULT_LIMITS, what = 'payload'): void {
+export function assertJsonDepth(
+  value: unknown,
+  limits: IngressLimits = DEFAULT_LIMITS,
+  what = 'payload',
+): void {
   const depth = jsonDepth(value, limits.maxJsonDepth);
   if (depth > limits.maxJsonDepth) {
     throw new BatonError(
       ErrorCode.VALIDATION_FAILED,
       `${what} nests deeper than ${limits.maxJsonDepth} levels`,
-      { details: [{ path: '', message: `nesting depth exceeds ${limits.maxJsonDepth}`, rule: 'maxDepth' }], retryable: false },
+      {
+        details: [{ path: '', message: `nesting depth exceeds ${limits.maxJsonDepth}`, rule: 'maxDepth' }],
+        retryable: false,
+      },
     );
   }
 }

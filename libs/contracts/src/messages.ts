@@ -42,6 +42,21 @@ export interface TaskMessage {
   compensation?: boolean;
   /** For a compensation: the compensated step's input and output. */
   compensates?: { stepId: string; input: unknown; output: unknown };
+  /**
+   * Decision requests only: evaluate the rules as they were at this instant (ISO-8601), the execution's
+   * start, so a running execution stays on the rule versions it started with. Absent: the latest rules.
+   */
+  rulesAsOf?: string;
+}
+
+/** A signal for an execution (`wait {signal}` steps); kept until a step waits for it. */
+export interface ExecutionSignal {
+  executionId: string;
+  name: string;
+  /** De-duplicates repeated sends of one signal. */
+  signalId: string;
+  payload?: unknown;
+  sentAt: string;
 }
 
 /**

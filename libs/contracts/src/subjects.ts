@@ -88,6 +88,10 @@ export const Subjects = {
   taskHeartbeat(executionId: string): string {
     return `baton.orch.heartbeat.${assertSubjectToken(executionId, 'executionId')}`;
   },
+  /** A signal sent to one execution (`POST /v1/executions/:id/signals/:name`): body `ExecutionSignal`. */
+  signal(executionId: string): string {
+    return `baton.orch.signal.${assertSubjectToken(executionId, 'executionId')}`;
+  },
   /** History of one execution: one message per transition. */
   history(executionId: string): string {
     return `baton.history.${assertSubjectToken(executionId, 'executionId')}`;

@@ -1,4 +1,4 @@
-import { MAX_ID_LENGTH, STEP_ID, StepType, WORKFLOW_ID } from '@baton/contracts';
+import { MAX_ID_LENGTH, RoutingStrategy, STEP_ID, StepType, WORKFLOW_ID } from '@baton/contracts';
 
 /** Largest number of steps in one definition. */
 export const MAX_STEPS = 500;
@@ -164,9 +164,33 @@ export const DEFINITION_SCHEMA = {
           },
         },
         policy: { type: 'string', minLength: 1, maxLength: MAX_ID_LENGTH },
+        routing: {
+          type: 'object',
+          required: ['strategy', 'candidates'],
+          additionalProperties: false,
+          properties: {
+            strategy: { enum: Object.values(RoutingStrategy) },
+            candidates: {
+              type: 'array',
+              minItems: 1,
+              maxItems: 32,
+              items: {
+                type: 'object',
+                required: ['action'],
+                additionalProperties: false,
+                properties: {
+                  action: { type: 'string' },
+                  weight: { type: 'number', exclusiveMinimum: 0 },
+                  cost: { type: 'number', minimum: 0 },
+                  benefit: { type: 'number', minimum: 0 },
+                },
+              },
+            },
+          },
+        },
       },
       allOf: [
-        stepType(StepType.TASK, { required: ['action'], properties: { branches: false } }),
+        stepType(StepType.TASK, { required: [], properties: { branches: false } }),
         stepType(StepType.PARALLEL, {
           required: ['action', 'parameters'],
           properties: {

@@ -571,6 +571,37 @@ describe('validateDefinition', () => {
     });
   });
 
+  describe('routing', () => {
+    const routed = (routing: unknown, action?: string) =>
+      variant((d) => {
+        d.steps[0].routing = routing;
+        if (action === undefined) delete d.steps[0].action;
+        else d.steps[0].action = action;
+      });
+    const candidates = [{ action: 'sms.twilio', cost: 2, benefit: 5 }, { action: 'sms.vonage' }];
+
+    it('accepts a task step routed over candidates instead of an action', () => {
+      const result = validateDefinition(routed({ strategy: 'best-score', candidates }));
+      if (!result.ok) throw new Error(JSON.stringify(result.errors));
+      expect(result.definition.steps[0].routing?.candidates).toHaveLength(2);
+    });
+
+    it('names an unknown strategy, a bad candidate action, and a step with both action and routing', () => {
+      expectProblem(routed({ strategy: 'random', candidates }), '/steps/0/routing/strategy', 'enum');
+      expectProblem(
+        routed({ strategy: 'failover', candidates: [{ action: 'no spaces' }] }),
+        '/steps/0/routing/candidates/0/action',
+        'action',
+      );
+      expectProblem(
+        routed({ strategy: 'failover', candidates }, 'sms.twilio'),
+        '/steps/0/action',
+        'actionOrRouting',
+      );
+      expectProblem(routed(undefined), '/steps/0/action', 'required');
+    });
+  });
+
   it('lists every problem of a broken document with its path', () => {
     const broken: WorkflowDefinition = {
       id: 'broken',

@@ -351,6 +351,26 @@ function actionMessage(): string {
 }
 
 function checkAction(s: Record<string, unknown>, at: string, errors: Problems): void {
+  if (s.routing !== undefined && s.type !== StepType.TASK) {
+    errors.add(`${at}/routing`, 'routing', 'routing is only for task steps');
+  }
+  if (s.type === StepType.TASK) {
+    const routing = s.routing as { candidates?: unknown } | undefined;
+    if (s.action === undefined && routing === undefined) {
+      errors.add(`${at}/action`, 'required', "must have required property 'action' (or 'routing')");
+    }
+    if (s.action !== undefined && routing !== undefined) {
+      errors.add(`${at}/action`, 'actionOrRouting', "give 'action' or 'routing', not both");
+    }
+    if (routing && Array.isArray(routing.candidates)) {
+      routing.candidates.forEach((c: unknown, i: number) => {
+        const candidate = (c ?? {}) as { action?: unknown };
+        if (typeof candidate.action === 'string' && !isAction(candidate.action)) {
+          errors.addValue(`${at}/routing/candidates/${i}/action`, 'action', actionMessage());
+        }
+      });
+    }
+  }
   const action = s.action;
   if (typeof action !== 'string') return;
   if ((s.type === StepType.TASK || s.type === StepType.PARALLEL) && !isAction(action)) {
@@ -454,7 +474,8 @@ function cronProblem(expression: string, timezone: string | undefined): string |
  */
 function graphView(doc: unknown): WorkflowDefinition {
   const steps = isRecord(doc) && Array.isArray(doc['steps']) ? doc['steps'] : [];
-  const isStringList = (v: unknown): v is string[] => Array.isArray(v) && v.every((x) => typeof x === 'string');
+  const isStringList = (v: unknown): v is string[] =>
+    Array.isArray(v) && v.every((x) => typeof x === 'string');
   return {
     id: '',
     version: 1,
