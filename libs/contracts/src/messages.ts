@@ -232,6 +232,12 @@ export const HistoryEventType = {
   /** An error policy escalated a failure: the execution waits for an operator (data: error). */
   EXECUTION_ESCALATED: 'ExecutionEscalated',
   EXECUTION_TERMINATED: 'ExecutionTerminated',
+  /** An attempt of an action whose circuit is open waits (data: action, retryAt). */
+  STEP_HELD: 'StepHeld',
+  /** A routed step chose its candidate (data: action, cost, reason, strategy). */
+  ROUTE_CHOSEN: 'RouteChosen',
+  /** A routed step completed and charged its cost to the budget (data: action, cost, spent, limit). */
+  BUDGET_CHARGED: 'BudgetCharged',
   /** An operator resumed a failed or parked execution (data: steps reset). */
   EXECUTION_RETRIED: 'ExecutionRetried',
 } as const;

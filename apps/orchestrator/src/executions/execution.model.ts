@@ -37,6 +37,21 @@ export interface StepRecord {
   continued?: boolean;
   /** The compensation of this (completed) step, once it has been started. */
   compensation?: CompensationRecord;
+  /** Scheduler timers armed for the current attempt (cancelled when the step moves on). */
+  timerIds?: string[];
+  /** Attempts made before an operator's retry: retry policies count attempts after it. */
+  retryBase?: number;
+  /** Routed task steps: the chosen candidate and the candidates that failed for good. */
+  route?: StepRoute;
+}
+
+export interface StepRoute {
+  action: string;
+  cost: number;
+  /** Actions that failed after their retries (failover moves past them). */
+  failed: string[];
+  /** First attempt number on the current candidate (retries count from it). */
+  since: number;
 }
 
 export interface StepWait {
@@ -63,6 +78,8 @@ export interface CompensationRecord {
   output?: unknown;
   error?: ErrorInfo;
   retryAt?: string;
+  /** Attempts made before an operator's retry (retries count after it). */
+  retryBase?: number;
 }
 
 /** A signal kept for a wait step that has not started waiting yet. */
@@ -112,4 +129,10 @@ export interface ExecutionRecord {
   parked?: { stepId: string; error: ErrorInfo; at: string };
   /** Completion order counter (see StepRecord.completedSeq). */
   completions?: number;
+  /** How many times an operator resumed the execution (each run's completion notice has its own id). */
+  reruns?: number;
+  /** Budget charged so far by completed routed steps (`budget: { limit }`). */
+  spent?: number;
+  /** Round-robin position per routed step. */
+  rr?: Record<string, number>;
 }
