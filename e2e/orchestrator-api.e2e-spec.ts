@@ -88,8 +88,8 @@ describe('orchestrator API', () => {
         id: 'later',
         version: 1,
         steps: [
-          { id: 'wait', type: 'wait', parameters: { seconds: 5 } },
-          { id: 'go', type: 'task', action: 'a.b', dependencies: ['wait'], retryPolicy: { maxAttempts: 3 } },
+          { id: 'fan', type: 'parallel', action: 'a.b', parameters: { items: [1, 2] } },
+          { id: 'child', type: 'subworkflow', action: 'approval', dependencies: ['fan'] },
         ],
       },
     );
@@ -97,7 +97,7 @@ describe('orchestrator API', () => {
     expect(unsupported.body.error.details.map((d) => [d.path, d.rule])).toEqual(
       expect.arrayContaining([
         ['/steps/0/type', 'unsupportedStepType'],
-        ['/steps/1/retryPolicy', 'unsupportedField'],
+        ['/steps/1/type', 'unsupportedStepType'],
       ]),
     );
   });

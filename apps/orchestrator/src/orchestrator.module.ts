@@ -26,6 +26,7 @@ import { ExecutionRunner } from './executions/execution-runner';
 import { ExecutionStore } from './executions/execution-store';
 import { ExecutionsController } from './executions/executions.controller';
 import { ExecutionsService } from './executions/executions.service';
+import { EventWaitsHandler, EventWaitsIndex } from './executions/event-waits';
 import { ProcessFaultPoints } from './executions/fault-points';
 import { OrchestratorHandler } from './executions/orchestrator.handler';
 import { Redriver } from './executions/redrive';
@@ -37,6 +38,7 @@ import {
   EXPRESSION_EVALUATOR,
   ORCHESTRATOR_METRICS,
   OUTBOX_PUBLISHER,
+  WAITS_KV,
   WORKFLOWS_KV,
 } from './orchestrator.tokens';
 
@@ -57,6 +59,8 @@ export const ORCHESTRATOR_STREAMS = [
   BATON_STREAMS.NOTIFY,
   BATON_STREAMS.DLQ,
   BATON_STREAMS.DECISIONS,
+  BATON_STREAMS.SCHED,
+  BATON_STREAMS.ALERTS,
 ];
 
 /** Starts the registry watch, the re-drive sweep, readiness checks and the request-reply mirrors. */
@@ -102,6 +106,25 @@ class OrchestratorLifecycle implements OnApplicationBootstrap, OnApplicationShut
     endpoints.add('executions-get', async (data) =>
       executions.get(String((data as { id?: string } | null)?.id ?? '')),
     );
+    endpoints.add('executions-signal', async (data) => {
+      const { id, name, payload, signalId } = (data ?? {}) as {
+        id?: string;
+        name?: string;
+        payload?: unknown;
+        signalId?: string;
+      };
+      return executions.sendSignal(String(id ?? ''), String(name ?? ''), {
+        ...(payload !== undefined ? { payload } : {}),
+        ...(signalId !== undefined ? { signalId: String(signalId) } : {}),
+      });
+    });
+    endpoints.add('executions-terminate', async (data) => {
+      const { id, reason } = (data ?? {}) as { id?: string; reason?: string };
+      return executions.terminate(String(id ?? ''), String(reason ?? 'terminated by an operator'));
+    });
+    endpoints.add('executions-retry', async (data) =>
+      executions.retry(String((data as { id?: string } | null)?.id ?? '')),
+    );
   }
 
   async onApplicationBootstrap(): Promise<void> {
@@ -135,7 +158,13 @@ class OrchestratorLifecycle implements OnApplicationBootstrap, OnApplicationShut
 
 /** The orchestrator's own controllers, handlers and providers (the common surface comes from service-kit). */
 @Module({
-  controllers: [WorkflowsController, ExecutionsController, OrchestratorHandler, TriggersHandler],
+  controllers: [
+    WorkflowsController,
+    ExecutionsController,
+    OrchestratorHandler,
+    TriggersHandler,
+    EventWaitsHandler,
+  ],
   providers: [
     {
       provide: WORKFLOWS_KV,
@@ -147,6 +176,12 @@ class OrchestratorLifecycle implements OnApplicationBootstrap, OnApplicationShut
       inject: [NATS_CONNECTION],
       useFactory: (nc: NatsConnection) => new Kvm(nc).create(KvBuckets.EXECUTIONS, { history: 1 }),
     },
+    {
+      provide: WAITS_KV,
+      inject: [NATS_CONNECTION],
+      useFactory: (nc: NatsConnection) => new Kvm(nc).create(KvBuckets.WAITS, { history: 1 }),
+    },
+    EventWaitsIndex,
     {
       provide: WorkflowRegistry,
       inject: [WORKFLOWS_KV],
@@ -176,6 +211,11 @@ class OrchestratorLifecycle implements OnApplicationBootstrap, OnApplicationShut
           evaluator,
           maxOutputBytes: config.BATON_MAX_OUTPUT_BYTES,
           maxStateBytes: config.BATON_MAX_STATE_BYTES,
+          defaultRetryPolicy: {
+            maxAttempts: config.BATON_DEFAULT_MAX_ATTEMPTS,
+            initialIntervalMs: config.BATON_DEFAULT_RETRY_INITIAL_MS,
+            maxIntervalMs: config.BATON_DEFAULT_RETRY_MAX_MS,
+          },
         }),
     },
     { provide: OUTBOX_PUBLISHER, useExisting: JetStreamPublisher },

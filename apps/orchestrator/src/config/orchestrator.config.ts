@@ -22,6 +22,12 @@ export const orchestratorEnvSchema = commonEnvSchema.extend({
   BATON_REDRIVE_INTERVAL_MS: int(0, 86_400_000, 60_000),
   /** A non-terminal execution untouched this long has its outbox re-published. */
   BATON_REDRIVE_AFTER_MS: int(1_000, 86_400_000, 300_000),
+  /** Attempts of steps that name no retry policy and match no error policy (1: no retry). */
+  BATON_DEFAULT_MAX_ATTEMPTS: int(1, 100, 1),
+  /** First retry delay of the default policy. */
+  BATON_DEFAULT_RETRY_INITIAL_MS: int(0, 86_400_000, 1_000),
+  /** Longest retry delay of the default policy. */
+  BATON_DEFAULT_RETRY_MAX_MS: int(0, 86_400_000, 60_000),
   /**
    * Fault points for crash tests, e.g. `after-state-write:0.05` (exit the process at that point with the
    * given probability). Never set in production.

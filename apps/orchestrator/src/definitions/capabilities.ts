@@ -2,12 +2,16 @@ import { StepType, isSubjectToken } from '@baton/contracts';
 import type { ErrorDetail, WorkflowDefinition } from '@baton/contracts';
 
 /** Step types this orchestrator executes. The others are valid definitions it refuses to register. */
-export const EXECUTABLE_STEP_TYPES: readonly string[] = [StepType.TASK, StepType.EMIT, StepType.DECISION];
+export const EXECUTABLE_STEP_TYPES: readonly string[] = [
+  StepType.TASK,
+  StepType.EMIT,
+  StepType.DECISION,
+  StepType.WAIT,
+];
 
 /**
- * Features of a valid definition that this orchestrator cannot run yet (wait, parallel and subworkflow
- * steps; retries, timeouts, compensations, error policies, budgets; trigger conditions; cron
- * triggers). Registering such a definition is refused with a
+ * Features of a valid definition that this orchestrator cannot run yet (parallel and subworkflow steps;
+ * error policies, routing, budgets; trigger conditions; cron triggers). Registering such a definition is refused with a
  * 422 naming each one, rather than accepted and failed at run time.
  */
 export function unsupportedFeatures(def: WorkflowDefinition): ErrorDetail[] {
@@ -33,11 +37,8 @@ export function unsupportedFeatures(def: WorkflowDefinition): ErrorDetail[] {
         message: `${what} are not supported yet`,
         rule: 'unsupportedField',
       });
-    if (step.retryPolicy !== undefined && (step.retryPolicy.maxAttempts ?? 1) > 1)
-      notYet('retryPolicy', 'retries');
-    if (step.timeoutSeconds !== undefined) notYet('timeoutSeconds', 'step timeouts');
-    if (step.compensation !== undefined) notYet('compensation', 'compensations');
     if (step.policy !== undefined) notYet('policy', 'error policies');
+    if (step.routing !== undefined) notYet('routing', 'routed steps');
   });
   if (def.policies !== undefined && def.policies.length > 0) {
     problems.push({

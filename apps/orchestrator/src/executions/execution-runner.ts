@@ -1,5 +1,12 @@
 import { BatonError, ErrorCode, isBatonError, isTerminalExecutionStatus } from '@baton/contracts';
-import type { TaskResult, WorkflowDefinition } from '@baton/contracts';
+import type {
+  ExecutionSignal,
+  OrchestratorEventMatch,
+  OrchestratorTimer,
+  TaskHeartbeat,
+  TaskResult,
+  WorkflowDefinition,
+} from '@baton/contracts';
 
 import type { ExecutionEngine, StartParams } from './execution-engine';
 import type { ExecutionRecord } from './execution.model';
@@ -26,6 +33,14 @@ export interface FaultPoints {
 }
 
 const MAX_CAS_ATTEMPTS = 16;
+
+/** A written transition: the new record, the one it replaced, and whether it finished the execution. */
+export interface Transitioned {
+  record: ExecutionRecord;
+  previous: ExecutionRecord;
+  definition: WorkflowDefinition;
+  finishedNow: boolean;
+}
 
 export interface RunnerOptions {
   /**
@@ -75,6 +90,7 @@ export class ExecutionRunner {
         await this.flush(winner);
         return { record: winner.record, created: false };
       }
+      this.engine.committed(record);
       this.faults.hit('after-state-write');
       await this.flush(created);
       return { record, created: true };
@@ -85,20 +101,83 @@ export class ExecutionRunner {
    * Applies a worker's result to its execution (idempotent under redelivery). Returns the written record,
    * its definition and whether this transition finished the execution, or `undefined` when nothing changed.
    */
-  async applyResult(
-    result: TaskResult,
-  ): Promise<{ record: ExecutionRecord; definition: WorkflowDefinition; finishedNow: boolean } | undefined> {
-    return this.locks.run(result.executionId, async () => {
+  async applyResult(result: TaskResult): Promise<Transitioned | undefined> {
+    return this.transition(
+      result.executionId,
+      (def, record) => this.engine.applyResult(def, record, result),
+      `result for unknown execution ${result.executionId}`,
+    );
+  }
+
+  /** A fired scheduler timer (retry, deadline, wait, hold); stale timers change nothing. */
+  async applyTimer(timer: OrchestratorTimer): Promise<Transitioned | undefined> {
+    return this.transition(
+      timer.executionId,
+      (def, record) => this.engine.applyTimer(def, record, timer),
+      `timer for unknown execution ${timer.executionId}`,
+    );
+  }
+
+  async applyHeartbeat(heartbeat: TaskHeartbeat): Promise<Transitioned | undefined> {
+    return this.transition(
+      heartbeat.executionId,
+      (def, record) => Promise.resolve(this.engine.applyHeartbeat(def, record, heartbeat)),
+      `heartbeat for unknown execution ${heartbeat.executionId}`,
+    );
+  }
+
+  async applySignal(signal: ExecutionSignal): Promise<Transitioned | undefined> {
+    return this.transition(
+      signal.executionId,
+      (def, record) => this.engine.applySignal(def, record, signal),
+      `signal for unknown execution ${signal.executionId}`,
+    );
+  }
+
+  async applyEventMatch(match: OrchestratorEventMatch): Promise<Transitioned | undefined> {
+    return this.transition(
+      match.executionId,
+      (def, record) => this.engine.applyEventMatch(def, record, match),
+      `event match for unknown execution ${match.executionId}`,
+    );
+  }
+
+  /** Operator: terminate (CONFLICT when the execution is over). */
+  async terminate(executionId: string, reason: string): Promise<Transitioned> {
+    const done = await this.transition(
+      executionId,
+      (def, record) => Promise.resolve(this.engine.terminate(def, record, reason)),
+      `execution ${executionId} not found`,
+    );
+    return done as Transitioned;
+  }
+
+  /** Operator: resume a failed or parked execution (CONFLICT otherwise). */
+  async retry(executionId: string): Promise<Transitioned> {
+    const done = await this.transition(
+      executionId,
+      (def, record) => this.engine.retry(def, record),
+      `execution ${executionId} not found`,
+    );
+    return done as Transitioned;
+  }
+
+  /**
+   * One transition of an execution: load, compute with `fn`, compare-and-set, publish the outbox. `fn`
+   * returns `null` when nothing changes. Retries on a concurrent write (another instance won).
+   */
+  async transition(
+    executionId: string,
+    fn: (def: WorkflowDefinition, record: ExecutionRecord) => Promise<ExecutionRecord | null>,
+    notFound: string,
+  ): Promise<Transitioned | undefined> {
+    return this.locks.run(executionId, async () => {
       for (let attempt = 0; attempt < MAX_CAS_ATTEMPTS; attempt++) {
-        const stored = await this.store.load(result.executionId, { bypassCache: attempt > 0 });
-        if (!stored) {
-          throw new BatonError(ErrorCode.NOT_FOUND, `result for unknown execution ${result.executionId}`, {
-            retryable: false,
-          });
-        }
+        const stored = await this.store.load(executionId, { bypassCache: attempt > 0 });
+        if (!stored) throw new BatonError(ErrorCode.NOT_FOUND, notFound, { retryable: false });
         await this.flush(stored);
         const def = await this.definitionOf(stored.record);
-        const next = await this.engine.applyResult(def, stored.record, result);
+        const next = await fn(def, stored.record);
         if (!next) return undefined;
         let written: StoredExecution;
         try {
@@ -107,16 +186,20 @@ export class ExecutionRunner {
           if (isBatonError(err) && err.code === ErrorCode.CONCURRENT_UPDATE) continue;
           throw err;
         }
+        this.engine.committed(next);
         this.faults.hit('after-state-write');
         await this.flush(written);
         return {
           record: next,
+          previous: stored.record,
           definition: def,
           finishedNow:
-            isTerminalExecutionStatus(next.status) && !isTerminalExecutionStatus(stored.record.status),
+            isTerminalExecutionStatus(next.status) &&
+            (!isTerminalExecutionStatus(stored.record.status) ||
+              next.finishedAt !== stored.record.finishedAt),
         };
       }
-      throw new BatonError(ErrorCode.CONCURRENT_UPDATE, `execution ${result.executionId} kept changing`, {
+      throw new BatonError(ErrorCode.CONCURRENT_UPDATE, `execution ${executionId} kept changing`, {
         retryable: true,
       });
     });

@@ -4,8 +4,14 @@ import type { Request } from 'express';
 import { z } from 'zod';
 
 import { ExecutionsService } from './executions.service';
-import { errorInfoSchema, idTokenSchema, parseWith } from './inbound-messages';
-import { CompleteTaskDto, FailTaskDto, StartExecutionDto } from './start-execution.dto';
+import { errorInfoSchema, idTokenSchema, parseWith, signalNameSchema } from './inbound-messages';
+import {
+  CompleteTaskDto,
+  FailTaskDto,
+  SendSignalDto,
+  StartExecutionDto,
+  TerminateDto,
+} from './start-execution.dto';
 
 const startSchema = z
   .object({
@@ -14,6 +20,11 @@ const startSchema = z
     version: z.number().int().positive().optional(),
   })
   .strict();
+
+const signalSchema = z
+  .object({ payload: z.unknown().optional(), signalId: z.string().min(1).max(256).optional() })
+  .strict();
+const terminateSchema = z.object({ reason: z.string().min(1).max(2_000).optional() }).strict();
 
 const completeSchema = z.object({ output: z.unknown().optional() }).strict();
 const failSchema = z
@@ -45,6 +56,42 @@ export class ExecutionsController {
   })
   get(@Param('id') id: string) {
     return this.executions.get(id);
+  }
+
+  @Post('executions/:id/signals/:name')
+  @HttpCode(202)
+  @ApiOperation({
+    summary: 'Send a signal',
+    description:
+      'Completes the wait step waiting for this signal, or is kept until one waits. Repeating a signalId sends it once.',
+  })
+  signal(@Param('id') id: string, @Param('name') name: string, @Body() body: SendSignalDto) {
+    const parsedName = parseWith(signalNameSchema, name, 'invalid signal name');
+    const request = parseWith(signalSchema, body ?? {}, 'invalid body');
+    return this.executions.sendSignal(id, parsedName, request);
+  }
+
+  @Post('executions/:id/terminate')
+  @HttpCode(200)
+  @ApiOperation({
+    summary: 'Terminate an execution',
+    description:
+      'Stops scheduling, cancels running attempts (workers see their abort signal) and ends it TERMINATED.',
+  })
+  terminate(@Param('id') id: string, @Body() body: TerminateDto) {
+    const { reason } = parseWith(terminateSchema, body ?? {}, 'invalid body');
+    return this.executions.terminate(id, reason ?? 'terminated by an operator');
+  }
+
+  @Post('executions/:id/retry')
+  @HttpCode(200)
+  @ApiOperation({
+    summary: 'Retry a failed or escalated execution',
+    description:
+      'Resumes it from its failed step (or its failed compensation), keeping the outputs of completed steps.',
+  })
+  retry(@Param('id') id: string) {
+    return this.executions.retry(id);
   }
 
   @Post('tasks/:token/complete')

@@ -6,21 +6,32 @@ import {
   Headers,
   PROTOCOL_VERSION,
   StepStatus,
+  StepType,
   Subjects,
   assertSubjectToken,
   isTerminalExecutionStatus,
   randomId,
 } from '@baton/contracts';
-import type { ErrorInfo, StartExecutionCommand, TaskResult, WorkflowDefinition } from '@baton/contracts';
+import type {
+  ErrorInfo,
+  ExecutionSignal,
+  OrchestratorEventMatch,
+  OrchestratorTimer,
+  StartExecutionCommand,
+  TaskHeartbeat,
+  TaskResult,
+  WorkflowDefinition,
+} from '@baton/contracts';
 
 import { WorkflowRegistry } from '../definitions/workflow-registry';
 import type { OrchestratorMetrics } from '../orchestrator.metrics';
 import { EXPRESSION_EVALUATOR, ORCHESTRATOR_METRICS, OUTBOX_PUBLISHER } from '../orchestrator.tokens';
-import { decodeTaskToken } from './execution-engine';
+import { MAX_BUFFERED_SIGNALS, decodeTaskToken } from './execution-engine';
 import type { TemplateEvaluator } from './execution-engine';
 import { ExecutionRunner } from './execution-runner';
-import type { OutboxPublisher } from './execution-runner';
+import type { OutboxPublisher, Transitioned } from './execution-runner';
 import type { ExecutionRecord } from './execution.model';
+import { parseWith, signalNameSchema } from './inbound-messages';
 import { startFromTrigger } from './trigger-matcher';
 import type { InboundEvent } from './trigger-matcher';
 
@@ -44,6 +55,10 @@ export interface ExecutionView {
   updatedAt: string;
   finishedAt?: string;
   revision: number;
+  /** Set when an operator must act: a compensation failed, or an error policy escalated. */
+  attention?: { reason: string; stepId?: string; at: string };
+  /** Signals received that no step has taken yet, by name. */
+  pendingSignals?: Record<string, number>;
   steps: Record<
     string,
     {
@@ -54,6 +69,14 @@ export interface ExecutionView {
       error?: unknown;
       scheduledAt?: string;
       finishedAt?: string;
+      /** The next attempt is due then (retry backoff or an open circuit). */
+      retryAt?: string;
+      deadlineAt?: string;
+      /** What a wait step waits for. */
+      waitingFor?: { kind: string; until?: string; signal?: string; subject?: string; timeoutAt?: string };
+      /** The routed candidate of the current attempt. */
+      action?: string;
+      compensation?: { status: string; attempt: number; error?: unknown };
     }
   >;
 }
@@ -134,19 +157,105 @@ export class ExecutionsService {
 
   /** A worker's result (or a human task's). */
   async applyResult(result: TaskResult): Promise<void> {
+    await this.observed(() => this.runner.applyResult(result));
+  }
+
+  /** A fired scheduler timer. */
+  async applyTimer(timer: OrchestratorTimer): Promise<void> {
+    await this.observed(() => this.runner.applyTimer(timer));
+  }
+
+  /** A worker's heartbeat for a running attempt. */
+  async applyHeartbeat(heartbeat: TaskHeartbeat): Promise<void> {
+    await this.observed(() => this.runner.applyHeartbeat(heartbeat));
+  }
+
+  /** A signal taken from the inbox (sent by {@link sendSignal}). */
+  async applySignal(signal: ExecutionSignal): Promise<void> {
+    await this.observed(() => this.runner.applySignal(signal));
+  }
+
+  /** An event matched to a waiting step. */
+  async applyEventMatch(match: OrchestratorEventMatch): Promise<void> {
+    await this.observed(() => this.runner.applyEventMatch(match));
+  }
+
+  /**
+   * `POST /v1/executions/:id/signals/:name`: the signal is published to the orchestrator's inbox (stored,
+   * de-duplicated by `signalId`) and applied from there, so it is kept even when no step waits yet.
+   */
+  async sendSignal(
+    executionId: string,
+    name: string,
+    body: { payload?: unknown; signalId?: string },
+  ): Promise<{ executionId: string; name: string; signalId: string }> {
+    assertSubjectToken(executionId, 'executionId');
+    parseWith(signalNameSchema, name, 'invalid signal name');
+    const record = await this.runner.get(executionId);
+    if (!record) {
+      throw new BatonError(ErrorCode.NOT_FOUND, `execution ${executionId} not found`, { retryable: false });
+    }
+    if (isTerminalExecutionStatus(record.status)) {
+      throw new BatonError(
+        ErrorCode.CONFLICT,
+        `execution ${executionId} is ${record.status}: it takes no more signals`,
+        { retryable: false },
+      );
+    }
+    if ((record.signals?.[name]?.length ?? 0) >= MAX_BUFFERED_SIGNALS) {
+      throw new BatonError(
+        ErrorCode.CONFLICT,
+        `execution ${executionId} already keeps ${MAX_BUFFERED_SIGNALS} signals '${name}' that no step took`,
+        { retryable: false },
+      );
+    }
+    const signalId = body.signalId ?? randomId();
+    const signal: ExecutionSignal = {
+      executionId,
+      name,
+      signalId,
+      ...(body.payload !== undefined ? { payload: body.payload } : {}),
+      sentAt: new Date().toISOString(),
+    };
+    await this.publisher.publish(Subjects.signal(executionId), signal, {
+      msgId: `signal:${executionId}:${signalId}`,
+      headers: { [Headers.EXECUTION_ID]: executionId, ...(record.trace ?? {}) },
+    });
+    return { executionId, name, signalId };
+  }
+
+  /** `POST /v1/executions/:id/terminate`. */
+  async terminate(executionId: string, reason: string): Promise<ExecutionView> {
+    assertSubjectToken(executionId, 'executionId');
+    const done = await this.observed(() => this.runner.terminate(executionId, reason));
+    return viewOf((done as Transitioned).record);
+  }
+
+  /** `POST /v1/executions/:id/retry`. */
+  async retry(executionId: string): Promise<ExecutionView> {
+    assertSubjectToken(executionId, 'executionId');
+    const done = await this.observed(() => this.runner.retry(executionId));
+    return viewOf((done as Transitioned).record);
+  }
+
+  /** Runs a transition and records its metrics: transition time, steps that finished, the execution's end. */
+  private async observed(run: () => Promise<Transitioned | undefined>): Promise<Transitioned | undefined> {
     const before = Date.now();
-    const applied = await this.runner.applyResult(result);
+    const applied = await run();
     this.metrics.transition(Date.now() - before);
-    if (!applied) return;
-    const step = applied.record.steps[result.stepId];
-    if (
-      step?.taskId === result.taskId &&
-      (step.status === StepStatus.COMPLETED || step.status === StepStatus.FAILED)
-    ) {
-      const action = applied.definition.steps.find((s) => s.id === result.stepId)?.action;
-      if (action) this.metrics.stepFinished(action, step.status, step);
+    if (!applied) return undefined;
+    for (const stepDef of applied.definition.steps) {
+      const step = applied.record.steps[stepDef.id];
+      const was = applied.previous.steps[stepDef.id];
+      if (!step || (step.status === was?.status && step.attempt === was.attempt)) continue;
+      if (step.status !== StepStatus.COMPLETED && step.status !== StepStatus.FAILED) continue;
+      const action = step.route?.action ?? stepDef.action;
+      if (action && stepDef.type !== StepType.WAIT && stepDef.type !== StepType.EMIT) {
+        this.metrics.stepFinished(action, step.status, step);
+      }
     }
     if (applied.finishedNow) this.metrics.finished(applied.record);
+    return applied;
   }
 
   async get(id: string): Promise<ExecutionView> {
@@ -249,8 +358,33 @@ export function viewOf(record: ExecutionRecord): ExecutionView {
       ...(step.error ? { error: step.error } : {}),
       ...(step.scheduledAt ? { scheduledAt: step.scheduledAt } : {}),
       ...(step.finishedAt ? { finishedAt: step.finishedAt } : {}),
+      ...(step.retryAt ? { retryAt: step.retryAt } : {}),
+      ...(step.deadlineAt ? { deadlineAt: step.deadlineAt } : {}),
+      ...(step.wait
+        ? {
+            waitingFor: {
+              kind: step.wait.kind,
+              ...(step.wait.until ? { until: step.wait.until } : {}),
+              ...(step.wait.signal ? { signal: step.wait.signal } : {}),
+              ...(step.wait.subject ? { subject: step.wait.subject } : {}),
+              ...(step.wait.timeoutAt ? { timeoutAt: step.wait.timeoutAt } : {}),
+            },
+          }
+        : {}),
+      ...(step.route ? { action: step.route.action } : {}),
+      ...(step.compensation
+        ? {
+            compensation: {
+              status: step.compensation.status,
+              attempt: step.compensation.attempt,
+              ...(step.compensation.error ? { error: step.compensation.error } : {}),
+            },
+          }
+        : {}),
     };
   }
+  const pending: Record<string, number> = {};
+  for (const [name, kept] of Object.entries(record.signals ?? {})) pending[name] = kept.length;
   return {
     executionId: record.id,
     workflowId: record.workflowId,
@@ -264,6 +398,8 @@ export function viewOf(record: ExecutionRecord): ExecutionView {
     updatedAt: record.updatedAt,
     ...(record.finishedAt ? { finishedAt: record.finishedAt } : {}),
     revision: record.revision,
+    ...(record.attention ? { attention: record.attention } : {}),
+    ...(Object.keys(pending).length > 0 ? { pendingSignals: pending } : {}),
     steps,
   };
 }

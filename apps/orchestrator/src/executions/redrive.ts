@@ -57,7 +57,8 @@ export class Redriver {
       const stored = await this.store.load(id, { bypassCache: true });
       if (!stored) continue;
       const { record } = stored;
-      if (isTerminalExecutionStatus(record.status)) {
+      if (isTerminalExecutionStatus(record.status) || record.parked) {
+        // Parked executions wait for an operator: their escalation was published, and is not repeated.
         this.lastRedrive.delete(id);
         continue;
       }

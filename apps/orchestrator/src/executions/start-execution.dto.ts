@@ -33,3 +33,24 @@ export class FailTaskDto {
   })
   error?: unknown;
 }
+
+/** Body of `POST /v1/executions/:id/signals/:name`. */
+export class SendSignalDto {
+  @ApiPropertyOptional({
+    description: 'Payload of the signal (the wait step output)',
+    type: 'object',
+    additionalProperties: true,
+  })
+  payload?: unknown;
+
+  @ApiPropertyOptional({
+    description: 'De-duplicates repeated sends of one signal; random when absent. At most 256 characters.',
+  })
+  signalId?: string;
+}
+
+/** Body of `POST /v1/executions/:id/terminate`. */
+export class TerminateDto {
+  @ApiPropertyOptional({ description: 'Why the execution is terminated (recorded in its history)' })
+  reason?: string;
+}
