@@ -358,10 +358,11 @@ export class ExecutionEngine {
           current.wait.kind === 'signal'
             ? `signal '${current.wait.signal}'`
             : `an event on ${current.wait.subject}`;
+        const timeoutAt = current.wait.timeoutAt;
         this.closeWait(draft, current);
         await this.failAttempt(def, draft, stepDef, {
           type: ErrorCode.TIMEOUT,
-          message: `step '${stepDef.id}' waited for ${what} past its timeout (${current.wait.timeoutAt})`,
+          message: `step '${stepDef.id}' waited for ${what} past its timeout (${timeoutAt})`,
           nonRetryable: true,
         });
         return this.finish(draft);
