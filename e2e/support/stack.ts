@@ -112,6 +112,10 @@ export interface WorkerOptions {
   /** Milliseconds each handler waits before returning. */
   delayMs?: number;
   concurrency?: number;
+  /** action -> n: its attempts up to n fail (type `E2eFlaky`). */
+  flaky?: Record<string, number>;
+  /** action -> ms: its first attempt takes that long. */
+  hang?: Record<string, number>;
 }
 
 /**
@@ -228,6 +232,12 @@ export class Stack {
         E2E_DELAY_MS: String(opts.delayMs ?? 0),
         E2E_CONCURRENCY: String(opts.concurrency ?? 32),
         E2E_EFFECTS_FILE: this.effectsFile,
+        E2E_FLAKY: Object.entries(opts.flaky ?? {})
+          .map(([a, n]) => `${a}:${n}`)
+          .join(','),
+        E2E_HANG: Object.entries(opts.hang ?? {})
+          .map(([a, n]) => `${a}:${n}`)
+          .join(','),
       }),
     );
     worker.start();
