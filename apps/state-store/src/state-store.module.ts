@@ -25,7 +25,18 @@ export const STATE_STORE_ENDPOINTS = {
   EXECUTIONS_HISTORY: 'executions.history',
   DEAD_LETTERS_LIST: 'dead-letters.list',
   DEAD_LETTERS_RESOLVE: 'dead-letters.resolve',
+  DEAD_LETTERS_GET: 'dead-letters.get',
+  /** Body `{ id, by? }`. */
+  DEAD_LETTERS_REDRIVE: 'dead-letters.redrive',
+  /** Body `{ id, reason, by? }`. */
+  DEAD_LETTERS_DISCARD: 'dead-letters.discard',
 } as const;
+
+/** `{ id, ...body }` of a request to act on one dead letter. */
+function splitId(data: unknown): { id: string; body: Record<string, unknown> } {
+  const { id, ...body } = (typeof data === 'object' && data !== null ? data : {}) as Record<string, unknown>;
+  return { id: typeof id === 'string' ? id : '', body };
+}
 
 /** Registers the request-reply mirrors of the HTTP routes. */
 @Injectable()
@@ -43,6 +54,15 @@ export class StateStoreEndpoints implements OnModuleInit {
     endpoints.add(STATE_STORE_ENDPOINTS.EXECUTIONS_HISTORY, (data) => executions.historyRequest(data));
     endpoints.add(STATE_STORE_ENDPOINTS.DEAD_LETTERS_LIST, (data) => deadLetters.list(data));
     endpoints.add(STATE_STORE_ENDPOINTS.DEAD_LETTERS_RESOLVE, (data) => deadLetters.resolve(data));
+    endpoints.add(STATE_STORE_ENDPOINTS.DEAD_LETTERS_GET, (data) => deadLetters.get(data));
+    endpoints.add(STATE_STORE_ENDPOINTS.DEAD_LETTERS_REDRIVE, (data) => {
+      const { id, body } = splitId(data);
+      return deadLetters.redrive(id, body);
+    });
+    endpoints.add(STATE_STORE_ENDPOINTS.DEAD_LETTERS_DISCARD, (data) => {
+      const { id, body } = splitId(data);
+      return deadLetters.discard(id, body);
+    });
   }
 }
 

@@ -260,7 +260,11 @@ describe('state-store (integration: own nats-server and database)', () => {
       { what: 'two dead letters' },
     );
     const byStream = Object.fromEntries(list.items.map((d: DeadLetterRecord) => [d.stream, d]));
-    expect(byStream[Streams.TASKS]).toEqual(record);
+    expect(byStream[Streams.TASKS]).toEqual({
+      ...record,
+      id: `${Streams.TASKS}.task_inventory_reserve.17`,
+      status: 'DEAD',
+    });
     expect(byStream[Streams.HISTORY]).toMatchObject({
       consumer: Durables.STATE_STORE_HISTORY,
       subject: Subjects.history('bad-1'),
@@ -323,7 +327,16 @@ describe('state-store (integration: own nats-server and database)', () => {
     expect(params('/v1/executions/{id}')).toEqual(['path:id']);
     expect(params('/v1/executions/{id}/history')).toEqual(['path:id', 'query:afterSeq', 'query:limit']);
     expect(params('/v1/dead-letters')).toEqual(
-      ['query:consumer', 'query:cursor', 'query:includeResolved', 'query:limit', 'query:stream'].sort(),
+      [
+        'query:consumer',
+        'query:cursor',
+        'query:durable',
+        'query:includeResolved',
+        'query:limit',
+        'query:status',
+        'query:stream',
+        'query:subject',
+      ].sort(),
     );
     expect(params('/v1/dead-letters/{stream}/{sequence}/resolve', 'post')).toEqual([
       'path:sequence',

@@ -298,4 +298,6 @@ export interface DeadLetterRecord {
   /** The original payload, base64. */
   data: string;
   headers: Record<string, string[]>;
+  /** The payload copy was cut to fit the dead-letter stream: the message cannot be re-driven. */
+  truncated?: boolean;
 }

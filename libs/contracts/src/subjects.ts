@@ -33,6 +33,8 @@ export const KvBuckets = {
   EXECUTIONS: 'baton_executions',
   /** Executions waiting for an event (`wait {event}` steps), key `<executionId>.<stepId>`. */
   WAITS: 'baton_waits',
+  /** Error policies (CONTRACT §3.3), key = policy name. */
+  POLICIES: 'baton_policies',
 } as const;
 
 export const Durables = {

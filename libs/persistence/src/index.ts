@@ -25,14 +25,22 @@ export { ExecutionEntity } from './state-store/entities/execution.entity';
 export { HistoryEventEntity } from './state-store/entities/history-event.entity';
 export { DeadLetterEntity } from './state-store/entities/dead-letter.entity';
 export { CreateStateStoreTables1795264300254 } from './state-store/migrations/1795264300254-create-state-store-tables';
+export { DeadLetterStatus1796000000000 } from './state-store/migrations/1796000000000-dead-letter-status';
 export { HistoryGroupOutcome, HistoryWriter } from './state-store/history.writer';
 export type { HistoryGroupReport, HistoryWriterOptions } from './state-store/history.writer';
 export { toHistoryBatchRows } from './state-store/history-batch.rows';
 export type { ExecutionRow, HistoryBatchRows, HistoryEventRow } from './state-store/history-batch.rows';
 export { ExecutionQueryRepository } from './state-store/execution-query.repository';
 export { DeadLetterRepository, checkDeadLetterRecord } from './state-store/dead-letter.repository';
-export { QUERY_LIMITS } from './state-store/state-store.types';
+export {
+  DeadLetterStatus,
+  QUERY_LIMITS,
+  deadLetterId,
+  parseDeadLetterId,
+} from './state-store/state-store.types';
 export type {
+  DeadLetterAction,
+  DeadLetterKey,
   DeadLetterListQuery,
   DeadLetterView,
   ExecutionListItem,

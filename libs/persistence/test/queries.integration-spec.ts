@@ -196,8 +196,9 @@ describe('state-store queries', () => {
 
     it('records idempotently and round-trips the payload', async () => {
       expect(await deadLetters.record(record(3))).toBe(false);
-      const got = await deadLetters.get('BATON_TASKS', 3);
-      expect(got).toEqual(record(3));
+      const key = { stream: 'BATON_TASKS', consumer: 'task_inventory_reserve', streamSequence: 3 };
+      const got = await deadLetters.get(key);
+      expect(got).toEqual({ ...record(3), id: 'BATON_TASKS.task_inventory_reserve.3', status: 'DEAD' });
       expect(JSON.parse(Buffer.from(got?.data ?? '', 'base64').toString())).toEqual({ seq: 3 });
     });
 
@@ -214,9 +215,30 @@ describe('state-store queries', () => {
       expect(orch.items.map((d) => `${d.stream}#${d.streamSequence}`)).toEqual(['BATON_ORCH#1']);
     });
 
+    it('keeps one dead letter per consumer of the same message', async () => {
+      expect(await deadLetters.record(record(2, { consumer: 'task_audit' }))).toBe(true);
+      const both = await deadLetters.list({
+        stream: 'BATON_TASKS',
+        subject: 'baton.tasks.inventory.reserve',
+      });
+      expect(both.items.filter((d) => d.streamSequence === 2).map((d) => d.consumer)).toEqual([
+        'task_inventory_reserve',
+        'task_audit',
+      ]);
+      const key = { stream: 'BATON_TASKS', consumer: 'task_audit', streamSequence: 2 };
+      const settled = await deadLetters.settle(key, 'DISCARDED', { by: 'ops', reason: 'duplicate' });
+      expect(settled).toMatchObject({ status: 'DISCARDED', resolvedBy: 'ops', reason: 'duplicate' });
+      // Only a DEAD one settles.
+      expect(await deadLetters.settle(key, 'REDRIVEN', { by: 'ops' })).toBeNull();
+      expect((await deadLetters.list({ status: 'DISCARDED' })).items.map((d) => d.id)).toEqual([
+        'BATON_TASKS.task_audit.2',
+      ]);
+    });
+
     it('hides resolved dead letters unless asked', async () => {
-      const resolved = await deadLetters.resolve('BATON_TASKS', 4);
+      const [resolved] = await deadLetters.resolve('BATON_TASKS', 4, 'ops');
       expect(resolved?.resolvedAt).toEqual(expect.any(String));
+      expect(resolved?.status).toBe('DISCARDED');
       expect((await deadLetters.list({ stream: 'BATON_TASKS' })).items.map((d) => d.streamSequence)).toEqual([
         5, 3, 2, 1,
       ]);
@@ -224,8 +246,8 @@ describe('state-store queries', () => {
         (await deadLetters.list({ stream: 'BATON_TASKS', includeResolved: true })).items.map(
           (d) => d.streamSequence,
         ),
-      ).toEqual([5, 4, 3, 2, 1]);
-      expect(await deadLetters.resolve('BATON_TASKS', 99)).toBeNull();
+      ).toEqual([5, 4, 3, 2, 1, 2]);
+      expect(await deadLetters.resolve('BATON_TASKS', 99, 'ops')).toEqual([]);
     });
 
     it('rejects a malformed record as non-retryable', async () => {

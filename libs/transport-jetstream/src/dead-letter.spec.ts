@@ -20,6 +20,7 @@ describe('buildDeadLetter', () => {
     expect(letter.record.headers['Nats-Expected-Stream']).toEqual(['X']);
     expect(letter.headers[Headers.DLQ_ERROR]).toEqual(['line1 line2']);
     expect(letter.record.error).toBe('line1\nline2');
+    expect(letter.record.truncated).toBeUndefined();
   });
 
   it('cuts the payload copy to fit the connection limit and says so', () => {
@@ -34,5 +35,6 @@ describe('buildDeadLetter', () => {
     expect(letter.body.byteLength).toBeLessThan(100_000);
     expect(letter.record.error).toMatch(/^too big \(payload copy cut to \d+ of 200000 bytes\)$/);
     expect(Buffer.from(letter.record.data, 'base64').every((b) => b === 65)).toBe(true);
+    expect(letter.record.truncated).toBe(true);
   });
 });

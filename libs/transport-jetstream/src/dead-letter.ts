@@ -55,11 +55,13 @@ export function buildDeadLetter(
 
   let data = msg.data;
   let error = failure.message;
+  let truncated = false;
   const budget = Math.floor(((maxPayloadBytes - ENVELOPE_RESERVE_BYTES - 2 * byteLength(original)) * 3) / 4);
   if (data.byteLength > budget) {
     const kept = Math.max(0, budget);
     error = `${error} (payload copy cut to ${kept} of ${data.byteLength} bytes)`;
     data = data.subarray(0, kept);
+    truncated = true;
   }
 
   headers[Headers.DLQ_STREAM] = [stream];
@@ -81,6 +83,7 @@ export function buildDeadLetter(
     deadAt: now.toISOString(),
     data: Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('base64'),
     headers: original,
+    ...(truncated ? { truncated: true } : {}),
   };
   return {
     subject: Subjects.deadLetter(stream, durable),

@@ -22,4 +22,6 @@ export { Outcome, TERM_REASON_MIN_VERSION } from './message-processor';
 export type { MessageOutcome, TransportLogger } from './message-processor';
 export { buildDeadLetter } from './dead-letter';
 export type { DeadLetter, Failure } from './dead-letter';
+export { REDRIVE_OF_HEADER, buildRedrive } from './dead-letter-redrive';
+export type { Redrive } from './dead-letter-redrive';
 export { TRACER_NAME, defaultDestinationTemplate } from './tracing';

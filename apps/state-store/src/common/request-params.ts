@@ -9,9 +9,26 @@ import { BatonError, type ErrorDetail, ErrorCode } from '@baton/contracts';
  * (HTTP 400) whose message and details name each bad parameter.
  */
 export function parseParams<T extends object>(dto: new () => T, raw: unknown): T {
+  return parseInput(dto, raw, ErrorCode.BAD_REQUEST);
+}
+
+/**
+ * Validates a request body like {@link parseParams}, but throws `VALIDATION_FAILED` (HTTP 422) whose
+ * details name each bad field (`reason`).
+ */
+export function parseBody<T extends object>(dto: new () => T, raw: unknown): T {
+  return parseInput(dto, raw, ErrorCode.VALIDATION_FAILED);
+}
+
+function parseInput<T extends object>(
+  dto: new () => T,
+  raw: unknown,
+  code: typeof ErrorCode.BAD_REQUEST | typeof ErrorCode.VALIDATION_FAILED,
+): T {
+  const what = code === ErrorCode.BAD_REQUEST ? 'parameters' : 'body';
   const input = raw ?? {};
   if (typeof input !== 'object' || Array.isArray(input)) {
-    throw new BatonError(ErrorCode.BAD_REQUEST, 'parameters must be a JSON object', {
+    throw new BatonError(code, `${what} must be a JSON object`, {
       retryable: false,
       details: [{ path: '', message: 'must be an object', rule: 'type' }],
     });
@@ -22,19 +39,23 @@ export function parseParams<T extends object>(dto: new () => T, raw: unknown): T
     forbidNonWhitelisted: true,
     stopAtFirstError: true,
   });
-  if (errors.length > 0) throw paramsError(errors);
+  if (errors.length > 0) throw paramsError(errors, code);
   return instance;
 }
 
-function paramsError(errors: ValidationError[]): BatonError {
+function paramsError(
+  errors: ValidationError[],
+  code: typeof ErrorCode.BAD_REQUEST | typeof ErrorCode.VALIDATION_FAILED,
+): BatonError {
   const details: ErrorDetail[] = errors.map((e) => {
     const [rule, message] = Object.entries(e.constraints ?? {})[0] ?? ['invalid', 'is invalid'];
     return rule === 'whitelistValidation'
       ? { path: e.property, message: 'is not a known parameter', rule: 'unknown' }
       : { path: e.property, message, rule };
   });
-  const summary = details.map((d) => `parameter '${d.path}' ${d.message}`).join('; ');
-  return new BatonError(ErrorCode.BAD_REQUEST, summary, { retryable: false, details });
+  const noun = code === ErrorCode.BAD_REQUEST ? 'parameter' : 'field';
+  const summary = details.map((d) => `${noun} '${d.path}' ${d.message}`).join('; ');
+  return new BatonError(code, summary, { retryable: false, details });
 }
 
 /** A `NOT_FOUND` naming what was looked for. */

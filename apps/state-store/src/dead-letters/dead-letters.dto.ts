@@ -1,7 +1,18 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsBoolean, IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
+import {
+  IsBoolean,
+  IsIn,
+  IsInt,
+  IsOptional,
+  IsString,
+  Matches,
+  Max,
+  MaxLength,
+  Min,
+  MinLength,
+} from 'class-validator';
 
-import { QUERY_LIMITS } from '@baton/persistence';
+import { DeadLetterStatus, QUERY_LIMITS } from '@baton/persistence';
 
 import { ToBoolean, ToInteger } from '../common/transforms';
 
@@ -24,7 +35,37 @@ export class ListDeadLettersQueryDto {
   @MaxLength(256, { message: 'must be at most 256 characters' })
   consumer?: string;
 
-  @ApiPropertyOptional({ description: 'Include dead letters marked resolved (default false)', type: Boolean })
+  @ApiPropertyOptional({ description: 'Same as `consumer`', example: 'task_inventory_reserve' })
+  @IsOptional()
+  @IsString({ message: 'must be a string' })
+  @Matches(NAME, { message: 'must be a consumer name ([A-Za-z0-9_-]+)' })
+  @MaxLength(256, { message: 'must be at most 256 characters' })
+  durable?: string;
+
+  @ApiPropertyOptional({
+    description: 'Only dead letters of messages on this subject',
+    example: 'baton.tasks.inventory.reserve',
+  })
+  @IsOptional()
+  @IsString({ message: 'must be a string' })
+  @MinLength(1, { message: 'must be a subject' })
+  @MaxLength(512, { message: 'must be at most 512 characters' })
+  subject?: string;
+
+  @ApiPropertyOptional({
+    description: 'Only this status (default DEAD, or every status with includeResolved=true)',
+    enum: Object.values(DeadLetterStatus),
+  })
+  @IsOptional()
+  @IsIn(Object.values(DeadLetterStatus), {
+    message: `must be one of ${Object.values(DeadLetterStatus).join(', ')}`,
+  })
+  status?: DeadLetterStatus;
+
+  @ApiPropertyOptional({
+    description: 'Include re-driven and discarded dead letters (default false)',
+    type: Boolean,
+  })
   @IsOptional()
   @ToBoolean()
   @IsBoolean({ message: 'must be true or false' })
@@ -66,8 +107,62 @@ export class DeadLetterKeyDto {
   sequence!: number;
 }
 
+const DEAD_LETTER_ID = /^[A-Za-z0-9_-]{1,256}\.[A-Za-z0-9_-]{1,256}\.[1-9][0-9]{0,15}$/;
+
+/** Path of `GET /v1/dead-letters/:id` and the redrive/discard actions. */
+export class DeadLetterIdDto {
+  @ApiProperty({
+    description: '`<stream>.<consumer>.<streamSequence>`',
+    example: 'BATON_TASKS.task_inventory_reserve.42',
+  })
+  @IsString({ message: 'must be a string' })
+  @Matches(DEAD_LETTER_ID, { message: 'must be <stream>.<consumer>.<streamSequence>' })
+  id!: string;
+}
+
+/** Body of `POST /v1/dead-letters/:id/redrive`. */
+export class RedriveDeadLetterDto {
+  @ApiPropertyOptional({ description: 'Who re-drives it (default `operator`)', maxLength: 256 })
+  @IsOptional()
+  @IsString({ message: 'must be a string' })
+  @MinLength(1, { message: 'must not be empty' })
+  @MaxLength(256, { message: 'must be at most 256 characters' })
+  by?: string;
+}
+
+/** Body of `POST /v1/dead-letters/:id/discard`. */
+export class DiscardDeadLetterDto {
+  @ApiProperty({ description: 'Why it is given up on', maxLength: 1024 })
+  @IsString({ message: 'must be a non-empty string' })
+  @MinLength(1, { message: 'must be a non-empty string' })
+  @MaxLength(1024, { message: 'must be at most 1024 characters' })
+  reason!: string;
+
+  @ApiPropertyOptional({ description: 'Who discards it (default `operator`)', maxLength: 256 })
+  @IsOptional()
+  @IsString({ message: 'must be a string' })
+  @MinLength(1, { message: 'must not be empty' })
+  @MaxLength(256, { message: 'must be at most 256 characters' })
+  by?: string;
+}
+
+/** Where a re-driven message was published. */
+export class DeadLetterRedriveDto {
+  @ApiProperty({ description: 'Nats-Msg-Id of the re-published message: `redrive:<id>`' })
+  msgId!: string;
+
+  @ApiProperty({ description: 'Its sequence in the original stream' })
+  streamSequence!: number;
+}
+
 /** A dead letter. */
 export class DeadLetterDto {
+  @ApiProperty({ description: '`<stream>.<consumer>.<streamSequence>`' })
+  id!: string;
+
+  @ApiProperty({ enum: Object.values(DeadLetterStatus) })
+  status!: DeadLetterStatus;
+
   @ApiProperty({ description: 'Stream of the original message' })
   stream!: string;
 
@@ -98,8 +193,20 @@ export class DeadLetterDto {
   @ApiProperty({ type: 'object', additionalProperties: { type: 'array', items: { type: 'string' } } })
   headers!: Record<string, string[]>;
 
-  @ApiPropertyOptional({ format: 'date-time', description: 'When an operator marked it resolved' })
+  @ApiPropertyOptional({ description: 'The payload copy was cut to fit the dead-letter stream (no redrive)' })
+  truncated?: boolean;
+
+  @ApiPropertyOptional({ format: 'date-time', description: 'When it was re-driven or discarded' })
   resolvedAt?: string;
+
+  @ApiPropertyOptional({ description: 'Who re-drove or discarded it' })
+  resolvedBy?: string;
+
+  @ApiPropertyOptional({ description: 'Why it was discarded' })
+  reason?: string;
+
+  @ApiPropertyOptional({ type: DeadLetterRedriveDto })
+  redrive?: DeadLetterRedriveDto;
 }
 
 /** A page of dead letters. */

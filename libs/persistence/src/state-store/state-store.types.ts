@@ -54,16 +54,69 @@ export interface HistoryPage<E> {
   nextAfterSeq: number | null;
 }
 
-/** A dead letter as stored, with when an operator marked it resolved. */
+/** What became of a dead letter: still dead, re-published to its subject, or given up on by an operator. */
+export const DeadLetterStatus = {
+  DEAD: 'DEAD',
+  REDRIVEN: 'REDRIVEN',
+  DISCARDED: 'DISCARDED',
+} as const;
+export type DeadLetterStatus = (typeof DeadLetterStatus)[keyof typeof DeadLetterStatus];
+
+/** Which dead letter: the consumer that gave up on which message of which stream. */
+export interface DeadLetterKey {
+  stream: string;
+  consumer: string;
+  streamSequence: number;
+}
+
+/** The id of a dead letter in the API: `<stream>.<consumer>.<streamSequence>` (all three are dot-free). */
+export function deadLetterId(key: DeadLetterKey): string {
+  return `${key.stream}.${key.consumer}.${key.streamSequence}`;
+}
+
+const DEAD_LETTER_ID = /^([A-Za-z0-9_-]{1,256})\.([A-Za-z0-9_-]{1,256})\.([1-9][0-9]{0,15})$/;
+
+/** Parses a {@link deadLetterId}; undefined when it is not one. */
+export function parseDeadLetterId(id: string): DeadLetterKey | undefined {
+  const m = DEAD_LETTER_ID.exec(id);
+  if (m === null) return undefined;
+  const streamSequence = Number(m[3]);
+  if (!Number.isSafeInteger(streamSequence)) return undefined;
+  return { stream: m[1], consumer: m[2], streamSequence };
+}
+
+/** A dead letter as stored, with its status and what an operator did with it. */
 export interface DeadLetterView extends DeadLetterRecord {
+  /** `<stream>.<consumer>.<streamSequence>`. */
+  id: string;
+  status: DeadLetterStatus;
+  /** When it left `DEAD` (re-driven or discarded). */
   resolvedAt?: string;
+  /** Who re-drove or discarded it. */
+  resolvedBy?: string;
+  /** Why it was discarded. */
+  reason?: string;
+  /** REDRIVEN: the `Nats-Msg-Id` and stream sequence of the re-published message. */
+  redrive?: { msgId: string; streamSequence: number };
+}
+
+/** An operator's action on a dead letter. */
+export interface DeadLetterAction {
+  by: string;
+  reason?: string;
+  /** REDRIVEN: where the message was re-published. */
+  redrive?: { msgId: string; streamSequence: number };
 }
 
 /** Filters and paging of {@link DeadLetterRepository.list}. */
 export interface DeadLetterListQuery {
   stream?: string;
   consumer?: string;
-  /** Include resolved dead letters too (default: unresolved only). */
+  /** The original subject. */
+  subject?: string;
+  /** Only this status (default: DEAD, unless `includeResolved`). */
+  status?: DeadLetterStatus;
+  /** Every status (when `status` is not given). */
   includeResolved?: boolean;
   /** 1..500, default 50. */
   limit?: number;
