@@ -272,6 +272,77 @@ describe('failures, waits and operator actions', () => {
     );
   });
 
+  it('applies error policies: continue past a failure, escalate and park until an operator acts', async () => {
+    for (const policy of [
+      { name: 'keep-going', errorTypes: ['E2eFailure'], onExhausted: 'continue' },
+      { name: 'call-a-human', errorTypes: ['*'], retryPolicy: { maxAttempts: 1 }, onExhausted: 'escalate' },
+    ]) {
+      const res = await stack.http('orchestrator', 'POST', '/v1/policies', policy);
+      expect([200, 201]).toContain(res.status);
+    }
+    const unknown = await stack.http<{ error: { details: { path: string; rule: string }[] } }>(
+      'orchestrator',
+      'POST',
+      '/v1/workflows',
+      {
+        id: 'nopolicy',
+        version: 1,
+        policies: ['missing'],
+        steps: [{ id: 'a', type: 'task', action: 'ok.step' }],
+      },
+    );
+    expect(unknown.status).toBe(422);
+    expect(unknown.body.error.details).toEqual([
+      expect.objectContaining({ path: '/policies/0', rule: 'unknownPolicy' }),
+    ]);
+
+    await register({
+      id: 'lenient',
+      version: 1,
+      policies: ['keep-going'],
+      steps: [
+        { id: 'optional', type: 'task', action: 'ship.send' },
+        { id: 'after', type: 'task', action: 'ok.step', dependencies: ['optional'] },
+      ],
+    });
+    await startExecution('lenient', 'lenient-1');
+    const lenient = await until('lenient-1', (e) => e.status === 'COMPLETED', 'completed past the failure');
+    expect(lenient.steps['optional']?.status).toBe('FAILED');
+    expect(lenient.steps['after']?.status).toBe('COMPLETED');
+
+    const js = await stack.js();
+    const jsm = await js.jetstreamManager();
+    const before = (await jsm.streams.info('BATON_ALERTS')).state.messages;
+    await register({
+      id: 'strict',
+      version: 1,
+      steps: [{ id: 'ship', type: 'task', action: 'ship.send', policy: 'call-a-human' }],
+    });
+    await startExecution('strict', 'strict-1');
+    const parked = await until(
+      'strict-1',
+      (e) => e.status === 'WAITING' && e.attention !== undefined,
+      'parked',
+    );
+    expect(parked.attention?.stepId).toBe('ship');
+    await waitFor(async () => (await jsm.streams.info('BATON_ALERTS')).state.messages > before, {
+      what: 'escalation alert stored',
+    });
+    const alert = await jsm.streams.getMessage('BATON_ALERTS', { last_by_subj: 'baton.alerts.escalation' });
+    expect(alert?.json()).toMatchObject({
+      executionId: 'strict-1',
+      stepId: 'ship',
+      error: { type: 'E2eFailure' },
+    });
+    const retried = await stack.http<Live>('orchestrator', 'POST', '/v1/executions/strict-1/retry');
+    expect(retried.status).toBe(200);
+    await until('strict-1', (e) => e.status === 'WAITING' && e.steps['ship']?.attempt === 2, 'parked again');
+    const ended = await stack.http<Live>('orchestrator', 'POST', '/v1/executions/strict-1/terminate', {
+      reason: 'gave up',
+    });
+    expect(ended.body.status).toBe('TERMINATED');
+  });
+
   it('waits for a correlated event, then for a delay', async () => {
     await register({
       id: 'payment',

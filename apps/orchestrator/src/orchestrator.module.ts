@@ -33,6 +33,8 @@ import { Redriver } from './executions/redrive';
 import type { TaskBacklog } from './executions/redrive';
 import { TriggersHandler } from './executions/triggers.handler';
 import { OrchestratorMetrics } from './orchestrator.metrics';
+import { PoliciesModule } from './policies/policies.module';
+import { PolicyRegistry } from './policies/policy-registry';
 import {
   EXECUTIONS_KV,
   EXPRESSION_EVALUATOR,
@@ -158,6 +160,7 @@ class OrchestratorLifecycle implements OnApplicationBootstrap, OnApplicationShut
 
 /** The orchestrator's own controllers, handlers and providers (the common surface comes from service-kit). */
 @Module({
+  imports: [PoliciesModule],
   controllers: [
     WorkflowsController,
     ExecutionsController,
@@ -205,10 +208,11 @@ class OrchestratorLifecycle implements OnApplicationBootstrap, OnApplicationShut
     },
     {
       provide: ExecutionEngine,
-      inject: [EXPRESSION_EVALUATOR, BATON_CONFIG],
-      useFactory: (evaluator: ExpressionEvaluator, config: OrchestratorConfig) =>
+      inject: [EXPRESSION_EVALUATOR, BATON_CONFIG, PolicyRegistry],
+      useFactory: (evaluator: ExpressionEvaluator, config: OrchestratorConfig, policies: PolicyRegistry) =>
         new ExecutionEngine({
           evaluator,
+          policies,
           maxOutputBytes: config.BATON_MAX_OUTPUT_BYTES,
           maxStateBytes: config.BATON_MAX_STATE_BYTES,
           defaultRetryPolicy: {

@@ -11,7 +11,7 @@ export const EXECUTABLE_STEP_TYPES: readonly string[] = [
 
 /**
  * Features of a valid definition that this orchestrator cannot run yet (parallel and subworkflow steps;
- * error policies, routing, budgets; trigger conditions; cron triggers). Registering such a definition is refused with a
+ * routing, budgets; trigger conditions; cron triggers). Registering such a definition is refused with a
  * 422 naming each one, rather than accepted and failed at run time.
  */
 export function unsupportedFeatures(def: WorkflowDefinition): ErrorDetail[] {
@@ -37,16 +37,8 @@ export function unsupportedFeatures(def: WorkflowDefinition): ErrorDetail[] {
         message: `${what} are not supported yet`,
         rule: 'unsupportedField',
       });
-    if (step.policy !== undefined) notYet('policy', 'error policies');
     if (step.routing !== undefined) notYet('routing', 'routed steps');
   });
-  if (def.policies !== undefined && def.policies.length > 0) {
-    problems.push({
-      path: '/policies',
-      message: 'error policies are not supported yet',
-      rule: 'unsupportedField',
-    });
-  }
   if (def.budget !== undefined) {
     problems.push({ path: '/budget', message: 'budgets are not supported yet', rule: 'unsupportedField' });
   }

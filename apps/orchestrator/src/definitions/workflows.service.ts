@@ -1,9 +1,10 @@
 import { Inject, Injectable } from '@nestjs/common';
 
 import { BatonError, ErrorCode, WORKFLOW_ID, validationError } from '@baton/contracts';
-import type { RegisteredWorkflow } from '@baton/contracts';
+import type { ErrorDetail, RegisteredWorkflow } from '@baton/contracts';
 import { validateDefinition } from '@baton/workflow';
 
+import { PolicyRegistry } from '../policies/policy-registry';
 import { unsupportedFeatures } from './capabilities';
 import { WorkflowRegistry } from './workflow-registry';
 import type { RegisterOutcome } from './workflow-registry';
@@ -11,7 +12,10 @@ import type { RegisterOutcome } from './workflow-registry';
 /** Registration and lookup of workflow definitions. */
 @Injectable()
 export class WorkflowsService {
-  constructor(@Inject(WorkflowRegistry) private readonly registry: WorkflowRegistry) {}
+  constructor(
+    @Inject(WorkflowRegistry) private readonly registry: WorkflowRegistry,
+    @Inject(PolicyRegistry) private readonly policies: PolicyRegistry,
+  ) {}
 
   /** Validates (schema, graph, expressions, what this orchestrator runs) and stores a definition. */
   async register(body: unknown): Promise<{ outcome: RegisterOutcome; workflow: RegisteredWorkflow }> {
@@ -20,6 +24,32 @@ export class WorkflowsService {
       throw validationError(
         `workflow definition is invalid (${validated.errors.length} problems)`,
         validated.errors,
+      );
+    }
+    const def = validated.definition;
+    const unknownPolicies: ErrorDetail[] = [];
+    (def.policies ?? []).forEach((name, i) => {
+      if (!this.policies.get(name)) {
+        unknownPolicies.push({
+          path: `/policies/${i}`,
+          message: `no error policy '${name}' is registered`,
+          rule: 'unknownPolicy',
+        });
+      }
+    });
+    def.steps.forEach((step, i) => {
+      if (step.policy !== undefined && !this.policies.get(step.policy)) {
+        unknownPolicies.push({
+          path: `/steps/${i}/policy`,
+          message: `no error policy '${step.policy}' is registered`,
+          rule: 'unknownPolicy',
+        });
+      }
+    });
+    if (unknownPolicies.length > 0) {
+      throw validationError(
+        'workflow definition names error policies that are not registered (POST /v1/policies first)',
+        unknownPolicies,
       );
     }
     const unsupported = unsupportedFeatures(validated.definition);
