@@ -33,6 +33,8 @@ import { Redriver } from './executions/redrive';
 import type { TaskBacklog } from './executions/redrive';
 import { TriggersHandler } from './executions/triggers.handler';
 import { OrchestratorMetrics } from './orchestrator.metrics';
+import { CircuitBreaker } from './circuits/circuit-breaker';
+import { CircuitsModule } from './circuits/circuits.module';
 import { PoliciesModule } from './policies/policies.module';
 import { PolicyRegistry } from './policies/policy-registry';
 import {
@@ -160,7 +162,7 @@ class OrchestratorLifecycle implements OnApplicationBootstrap, OnApplicationShut
 
 /** The orchestrator's own controllers, handlers and providers (the common surface comes from service-kit). */
 @Module({
-  imports: [PoliciesModule],
+  imports: [PoliciesModule, CircuitsModule],
   controllers: [
     WorkflowsController,
     ExecutionsController,
@@ -208,11 +210,17 @@ class OrchestratorLifecycle implements OnApplicationBootstrap, OnApplicationShut
     },
     {
       provide: ExecutionEngine,
-      inject: [EXPRESSION_EVALUATOR, BATON_CONFIG, PolicyRegistry],
-      useFactory: (evaluator: ExpressionEvaluator, config: OrchestratorConfig, policies: PolicyRegistry) =>
+      inject: [EXPRESSION_EVALUATOR, BATON_CONFIG, PolicyRegistry, CircuitBreaker],
+      useFactory: (
+        evaluator: ExpressionEvaluator,
+        config: OrchestratorConfig,
+        policies: PolicyRegistry,
+        circuits: CircuitBreaker,
+      ) =>
         new ExecutionEngine({
           evaluator,
           policies,
+          ...(circuits.enabled ? { circuits } : {}),
           maxOutputBytes: config.BATON_MAX_OUTPUT_BYTES,
           maxStateBytes: config.BATON_MAX_STATE_BYTES,
           defaultRetryPolicy: {

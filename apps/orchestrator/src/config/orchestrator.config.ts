@@ -3,11 +3,14 @@ import { z } from 'zod';
 import { DEFAULT_MAX_OUTPUT_BYTES, DEFAULT_MAX_STATE_BYTES } from '@baton/contracts';
 import { commonEnvSchema } from '@baton/service-kit';
 
+import { circuitEnvShape } from '../circuits/circuit.config';
+
 const int = (min: number, max: number, fallback: number) =>
   z.coerce.number().int().min(min).max(max).default(fallback);
 
 /** Orchestrator settings: the common ones (CONTRACT §1) plus its own tuning knobs. */
 export const orchestratorEnvSchema = commonEnvSchema.extend({
+  ...circuitEnvShape,
   /** Messages of `BATON_ORCH` handled at once by one instance. */
   BATON_ORCH_CONCURRENCY: int(1, 4096, 256),
   /** Events of `EVENTS` handled at once by one instance. */

@@ -75,6 +75,9 @@ const DEADLINE_SLACK_MS = 20;
 /** Header that marks a KV message as a delete (the waits index is written through the outbox). */
 const KV_OPERATION = 'KV-Operation';
 
+/** Error type of a routed step whose candidates all cost more than the execution's remaining budget. */
+export const BUDGET_EXCEEDED = 'BUDGET_EXCEEDED';
+
 /** Error type of steps that stopped because the execution failed, was terminated, or compensates. */
 export const CANCELLED = 'CANCELLED';
 
@@ -230,8 +233,10 @@ export class ExecutionEngine {
       current !== undefined && stepDef !== undefined && isLiveAttempt(draft.record, current, result.taskId);
     if (!live) return this.recordStale(draft, previous, current, result);
     const def_ = stepDef;
-    if (def_.type === StepType.TASK)
+    if (def_.type === StepType.TASK && !(result.status === 'failed' && isBusinessError(def_, result.error))) {
+      // Errors the workflow declares final (non-retryable) say nothing about the action's health.
       this.circuit(draft, current.route?.action ?? (def_.action as string), result.status);
+    }
     this.cancelTimers(draft, current);
     if (result.status === 'completed') {
       const size = jsonSize(result.output);
@@ -778,6 +783,15 @@ export class ExecutionEngine {
       random: this.random,
     });
     if ('error' in choice) return choice;
+    const remaining = limit === undefined ? undefined : limit - (record.spent ?? 0);
+    if (remaining !== undefined && choice.cost > remaining) {
+      return {
+        error: {
+          type: BUDGET_EXCEEDED,
+          message: `step '${stepDef.id}' would cost ${choice.cost} on ${choice.action}; ${remaining} of the budget ${limit} is left`,
+        },
+      };
+    }
     record.rr = { ...(record.rr ?? {}), [stepDef.id]: counter + 1 };
     step.route = {
       action: choice.action,
@@ -1582,6 +1596,11 @@ function halted(record: ExecutionRecord): boolean {
     record.parked !== undefined ||
     record.status === ExecutionStatus.COMPENSATING
   );
+}
+
+function isBusinessError(stepDef: StepDefinition, error: TaskResult['error']): boolean {
+  if (!error) return false;
+  return error.nonRetryable === true || (stepDef.retryPolicy?.nonRetryableErrors ?? []).includes(error.type);
 }
 
 function isValidationError(error: ErrorInfo): boolean {
