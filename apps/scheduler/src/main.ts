@@ -12,6 +12,7 @@ void runService({
   service: SCHEDULER_SERVICE,
   module: SchedulerModule,
   envSchema: schedulerEnvSchema,
+  transport: true,
   streams: SCHEDULER_STREAMS,
   telemetry,
 });

@@ -5,6 +5,7 @@ import { ServiceEndpoints } from '@baton/service-kit';
 import { BATON_STREAMS } from '@baton/transport-jetstream';
 
 import { storageProvider, timerRepositoryProvider } from './database/scheduler.storage';
+import { TimerRequestsHandler } from './timers/timer-requests.handler';
 import { TimersController } from './timers/timers.controller';
 import { TimersService } from './timers/timers.service';
 import { WorkersController } from './workers/workers.controller';
@@ -14,7 +15,12 @@ import { WorkersService } from './workers/workers.service';
  * Streams the scheduler publishes to: start commands of scheduled workflows (`BATON_ORCH`) and fired timers
  * (`EVENTS`, `BATON_ORCH`). Ensured at start and checked by readiness.
  */
-export const SCHEDULER_STREAMS = [BATON_STREAMS.ORCH, BATON_STREAMS.EVENTS];
+export const SCHEDULER_STREAMS = [
+  BATON_STREAMS.ORCH,
+  BATON_STREAMS.EVENTS,
+  BATON_STREAMS.SCHED,
+  BATON_STREAMS.DLQ,
+];
 
 /** Names of the request-reply mirrors, on `baton.api.scheduler.<name>`. */
 export const SCHEDULER_ENDPOINTS = {
@@ -46,7 +52,7 @@ export class SchedulerEndpoints implements OnModuleInit {
 
 /** The scheduler: durable timers, the worker registry and task queues, over HTTP and NATS. */
 @Module({
-  controllers: [TimersController, WorkersController],
+  controllers: [TimersController, WorkersController, TimerRequestsHandler],
   providers: [storageProvider, timerRepositoryProvider, TimersService, WorkersService, SchedulerEndpoints],
 })
 export class SchedulerModule {}

@@ -75,6 +75,22 @@ export class TimersService implements OnApplicationBootstrap, BeforeApplicationS
     return { id: stored.id, dueAt: stored.dueAt.toISOString() };
   }
 
+  /**
+   * A `TimerSetRequest` from the orchestrator (`{ protocol, id, dueAt, subject, payload, headers }`):
+   * created once by id; a due time in the past fires at once.
+   */
+  async createFromRequest(body: unknown): Promise<void> {
+    const request = (typeof body === 'object' && body !== null ? body : {}) as Record<string, unknown>;
+    const { protocol: _protocol, dueAt, ...rest } = request;
+    await this.create({ ...rest, ...(dueAt !== undefined ? { at: dueAt } : {}) });
+  }
+
+  /** A `TimerCancelRequest` from the orchestrator: cancels a pending timer; unknown or fired ones are fine. */
+  async cancelFromRequest(body: unknown): Promise<void> {
+    const id = parseTimerId({ id: (body as { id?: unknown } | null)?.id });
+    await this.repository.cancel(id, new Date(systemClock.now()));
+  }
+
   /** `GET /v1/timers/:id` / `timers.get`; NOT_FOUND when unknown. */
   async get(params: unknown): Promise<TimerView> {
     const id = parseTimerId(params);
