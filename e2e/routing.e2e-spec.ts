@@ -70,6 +70,15 @@ describe('dynamic routing', () => {
       ],
     });
     // sms.down has no worker at all: it is skipped; sms.broken fails twice; sms.backup completes.
+    // Liveness is known once the orchestrator has heard the workers' presence for one heartbeat interval.
+    await waitFor(
+      async () => {
+        const res = await stack.http<{ items: { actions: string[] }[] }>('scheduler', 'GET', '/v1/workers');
+        return res.body.items?.some((w) => w.actions.includes('sms.backup')) ? true : undefined;
+      },
+      { what: 'worker registered' },
+    );
+    await new Promise((resolve) => setTimeout(resolve, 6_500));
     const done = await run('notify', 'notify-1');
     expect(done.status).toBe('COMPLETED');
     expect(actionOf(done, 'send')).toBe('sms.backup');

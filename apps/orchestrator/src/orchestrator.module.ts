@@ -36,6 +36,8 @@ import { OrchestratorMetrics } from './orchestrator.metrics';
 import { CircuitBreaker } from './circuits/circuit-breaker';
 import { CircuitsModule } from './circuits/circuits.module';
 import { PoliciesModule } from './policies/policies.module';
+import { Router } from './routing/routing';
+import { WorkerLiveness } from './routing/worker-liveness';
 import { PolicyRegistry } from './policies/policy-registry';
 import {
   EXECUTIONS_KV,
@@ -210,16 +212,20 @@ class OrchestratorLifecycle implements OnApplicationBootstrap, OnApplicationShut
     },
     {
       provide: ExecutionEngine,
-      inject: [EXPRESSION_EVALUATOR, BATON_CONFIG, PolicyRegistry, CircuitBreaker],
+      inject: [EXPRESSION_EVALUATOR, BATON_CONFIG, PolicyRegistry, CircuitBreaker, WorkerLiveness],
       useFactory: (
         evaluator: ExpressionEvaluator,
         config: OrchestratorConfig,
         policies: PolicyRegistry,
         circuits: CircuitBreaker,
-      ) =>
-        new ExecutionEngine({
+        liveness: WorkerLiveness,
+      ) => {
+        const router = new Router();
+        return new ExecutionEngine({
           evaluator,
           policies,
+          chooseRoute: (routing, ctx) => router.choose(routing, ctx),
+          isLive: (action) => liveness.isLive(action),
           ...(circuits.enabled ? { circuits } : {}),
           maxOutputBytes: config.BATON_MAX_OUTPUT_BYTES,
           maxStateBytes: config.BATON_MAX_STATE_BYTES,
@@ -228,7 +234,17 @@ class OrchestratorLifecycle implements OnApplicationBootstrap, OnApplicationShut
             initialIntervalMs: config.BATON_DEFAULT_RETRY_INITIAL_MS,
             maxIntervalMs: config.BATON_DEFAULT_RETRY_MAX_MS,
           },
-        }),
+        });
+      },
+    },
+    {
+      provide: WorkerLiveness,
+      inject: [NATS_CONNECTION],
+      useFactory: (nc: NatsConnection) => {
+        const liveness = new WorkerLiveness();
+        liveness.start(nc);
+        return liveness;
+      },
     },
     { provide: OUTBOX_PUBLISHER, useExisting: JetStreamPublisher },
     {

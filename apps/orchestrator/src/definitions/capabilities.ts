@@ -11,7 +11,7 @@ export const EXECUTABLE_STEP_TYPES: readonly string[] = [
 
 /**
  * Features of a valid definition that this orchestrator cannot run yet (parallel and subworkflow steps;
- * routing, budgets; trigger conditions; cron triggers). Registering such a definition is refused with a
+ * trigger conditions; cron triggers). Registering such a definition is refused with a
  * 422 naming each one, rather than accepted and failed at run time.
  */
 export function unsupportedFeatures(def: WorkflowDefinition): ErrorDetail[] {
@@ -31,17 +31,7 @@ export function unsupportedFeatures(def: WorkflowDefinition): ErrorDetail[] {
         rule: 'ruleCategory',
       });
     }
-    const notYet = (field: string, what: string) =>
-      problems.push({
-        path: `/steps/${i}/${field}`,
-        message: `${what} are not supported yet`,
-        rule: 'unsupportedField',
-      });
-    if (step.routing !== undefined) notYet('routing', 'routed steps');
   });
-  if (def.budget !== undefined) {
-    problems.push({ path: '/budget', message: 'budgets are not supported yet', rule: 'unsupportedField' });
-  }
   (def.triggers ?? []).forEach((trigger, i) => {
     if (trigger.type === 'cron') {
       problems.push({

@@ -46,6 +46,7 @@ import type {
 import { evaluateDag } from '@baton/workflow';
 import type { ExpressionBindings, StepView } from '@baton/workflow';
 
+import type { RouteChoice, RouteContext } from '../routing/routing';
 import type { CompensationRecord, ExecutionRecord, OutboxEntry, StepRecord } from './execution.model';
 import {
   DEFAULT_COMPENSATION_RETRY,
@@ -98,18 +99,6 @@ export interface CircuitGate {
 /** What the engine needs from expression evaluation (the workflow lib's ExpressionEvaluator). */
 export interface TemplateEvaluator {
   evaluateTemplate(template: unknown, bindings: ExpressionBindings, where: string): Promise<unknown>;
-}
-
-/** What routing decides for one dispatch (the routing module's `chooseCandidate` satisfies this). */
-export type RouteChoice =
-  { action: string; cost: number; reason: string } | { error: { type: string; message: string } };
-
-export interface RouteContext {
-  failed: ReadonlySet<string>;
-  isLive: (action: string) => boolean;
-  remainingBudget: number | undefined;
-  counter: number;
-  random: () => number;
 }
 
 export interface EngineOptions {
@@ -768,18 +757,17 @@ export class ExecutionEngine {
     if (!this.options.chooseRoute) {
       return {
         error: {
-          type: ErrorCode.UNSUPPORTED_STEP,
-          message: `step '${stepDef.id}' is routed but routing is not configured`,
+          type: 'NO_CANDIDATE',
+          message: `step '${stepDef.id}' is routed but this orchestrator has no router`,
         },
       };
     }
-    const counter = record.rr?.[stepDef.id] ?? 0;
     const limit = def.budget?.limit;
     const choice = this.options.chooseRoute(routing, {
       failed: new Set(step.route?.failed ?? []),
       isLive: this.options.isLive ?? (() => true),
       remainingBudget: limit === undefined ? undefined : limit - (record.spent ?? 0),
-      counter,
+      key: `${record.workflowId}:${stepDef.id}`,
       random: this.random,
     });
     if ('error' in choice) return choice;
@@ -787,12 +775,11 @@ export class ExecutionEngine {
     if (remaining !== undefined && choice.cost > remaining) {
       return {
         error: {
-          type: BUDGET_EXCEEDED,
+          type: 'BUDGET_EXCEEDED',
           message: `step '${stepDef.id}' would cost ${choice.cost} on ${choice.action}; ${remaining} of the budget ${limit} is left`,
         },
       };
     }
-    record.rr = { ...(record.rr ?? {}), [stepDef.id]: counter + 1 };
     step.route = {
       action: choice.action,
       cost: choice.cost,
@@ -1040,12 +1027,7 @@ export class ExecutionEngine {
       });
       return;
     }
-    if (
-      stepDef.routing &&
-      step.route &&
-      stepDef.routing.strategy !== 'best-score' &&
-      !isValidationError(error)
-    ) {
+    if (stepDef.routing && step.route && !isValidationError(error)) {
       // Failover: this candidate failed after its retries; try the next one.
       const failedActions = [...step.route.failed, step.route.action];
       step.route = { ...step.route, failed: failedActions };

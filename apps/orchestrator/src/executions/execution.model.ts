@@ -133,6 +133,4 @@ export interface ExecutionRecord {
   reruns?: number;
   /** Budget charged so far by completed routed steps (`budget: { limit }`). */
   spent?: number;
-  /** Round-robin position per routed step. */
-  rr?: Record<string, number>;
 }
