@@ -16,6 +16,9 @@ async function tables(ds: DataSource): Promise<string[]> {
   return rows.map((r) => r.table_name);
 }
 
+/** The state-store's migrations, in order. */
+const ALL = ['CreateStateStoreTables1795264300254', 'DeadLetterStatus1796000000000'];
+
 describe('state-store migrations', () => {
   let db: TestDatabase;
   const sources: DataSource[] = [];
@@ -41,7 +44,7 @@ describe('state-store migrations', () => {
     const results = await Promise.all(instances.map((ds) => runMigrations(ds)));
     const applied = results.map((r) => r.map((m) => m.name));
     // Exactly one instance applied the migration; the others found nothing pending.
-    expect(applied.filter((names) => names.length > 0)).toEqual([['CreateStateStoreTables1795264300254']]);
+    expect(applied.filter((names) => names.length > 0)).toEqual([ALL]);
     expect(await tables(instances[0])).toEqual(
       expect.arrayContaining([
         'baton_migrations_state_store',
@@ -61,13 +64,14 @@ describe('state-store migrations', () => {
 
   it('revert and apply again', async () => {
     const ds = await open();
+    expect(await revertLastMigration(ds)).toBe('DeadLetterStatus1796000000000');
     expect(await revertLastMigration(ds)).toBe('CreateStateStoreTables1795264300254');
     expect(await tables(ds)).toEqual(['baton_migrations_state_store']);
-    expect(await pendingMigrations(ds)).toEqual(['CreateStateStoreTables1795264300254']);
+    expect(await pendingMigrations(ds)).toEqual(ALL);
     expect(await revertLastMigration(ds)).toBeUndefined();
 
     const again = await runMigrations(ds);
-    expect(again.map((m) => m.name)).toEqual(['CreateStateStoreTables1795264300254']);
+    expect(again.map((m) => m.name)).toEqual(ALL);
     expect(await tables(ds)).toEqual([
       'baton_migrations_state_store',
       'dead_letters',
@@ -80,11 +84,12 @@ describe('state-store migrations', () => {
   it('release the lock when a run fails, so the next run proceeds', async () => {
     const ds = await open();
     await revertLastMigration(ds);
+    await revertLastMigration(ds);
     // A conflicting table makes the migration fail inside its transaction.
     await ds.query('CREATE TABLE executions (x int)');
     await expect(runMigrations(ds)).rejects.toThrow(/already exists/);
     await ds.query('DROP TABLE executions');
-    expect((await runMigrations(ds)).map((m) => m.name)).toEqual(['CreateStateStoreTables1795264300254']);
+    expect((await runMigrations(ds)).map((m) => m.name)).toEqual(ALL);
   });
 
   it('time out naming the lock while another run holds it', async () => {

@@ -22,9 +22,6 @@ export class DeadLetterStatus1796000000000 implements MigrationInterface {
     await q.query(
       `ALTER TABLE dead_letters ADD CONSTRAINT dead_letters_pkey PRIMARY KEY (stream, consumer, stream_sequence)`,
     );
-    await q.query(
-      `ALTER TABLE dead_letters ADD CONSTRAINT dead_letters_status_check CHECK (status IN ('DEAD', 'REDRIVEN', 'DISCARDED'))`,
-    );
     await q.query(`DROP INDEX dead_letters_dead_at_idx`);
     await q.query(`DROP INDEX dead_letters_unresolved_idx`);
     await q.query(
@@ -38,7 +35,6 @@ export class DeadLetterStatus1796000000000 implements MigrationInterface {
   async down(q: QueryRunner): Promise<void> {
     await q.query(`DROP INDEX dead_letters_status_idx`);
     await q.query(`DROP INDEX dead_letters_dead_at_idx`);
-    await q.query(`ALTER TABLE dead_letters DROP CONSTRAINT dead_letters_status_check`);
     await q.query(`ALTER TABLE dead_letters DROP CONSTRAINT dead_letters_pkey`);
     await q.query(
       `DELETE FROM dead_letters d USING dead_letters e
