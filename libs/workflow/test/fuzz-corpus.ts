@@ -136,10 +136,11 @@ function mutate(rng: Rng): Record<string, unknown> {
   return def;
 }
 
-function nested(depth: number, leaf: unknown, asArray: boolean): unknown {
-  let value = leaf;
-  for (let i = 0; i < depth; i++) value = asArray ? [value] : { n: value };
-  return value;
+/** `depth` levels of nesting around `1`, as JSON text. */
+export function nestedText(depth: number, asArray: boolean): string {
+  return asArray
+    ? `${'['.repeat(depth)}1${']'.repeat(depth)}`
+    : `${'{"n":'.repeat(depth)}1${'}'.repeat(depth)}`;
 }
 
 function cyclic(rng: Rng): Record<string, unknown> {
@@ -199,13 +200,23 @@ export function definitionCorpus(seed: number, count: number): FuzzCase[] {
     deep: (i) => {
       const depth = rng.pick([33, 64, 1000, 5000]);
       const where = rng.int(0, 2);
+      const asArray = rng.chance(0.5);
       const def = baseDefinition();
-      const deep = nested(depth, 1, rng.chance(0.5));
-      if (where === 0) (def.steps as Record<string, unknown>[])[0].parameters = { deep };
-      else if (where === 1) def.output = deep;
-      else def.triggers = [{ type: 'event', subject: 'events.fuzz.deep', condition: { all: [deep] } }];
-      // Very deep documents go as text: JSON.stringify of the value itself is fine, the point is the parser.
-      return { name: `deep-${depth}-${i}`, kind: 'deep', body: def, invalid: true, expectRule: 'maxDepth' };
+      const marker = '"__DEEP__"';
+      if (where === 0) (def.steps as Record<string, unknown>[])[0].parameters = { deep: '__DEEP__' };
+      else if (where === 1) def.output = '__DEEP__';
+      else def.triggers = [{ type: 'event', subject: 'events.fuzz.deep', condition: { all: ['__DEEP__'] } }];
+      // Built as text: serialising thousands of levels recursively would exhaust the stack of the sender.
+      const text = JSON.stringify(def).replace(marker, nestedText(depth, asArray));
+      const yaml = rng.chance(0.3);
+      return {
+        name: `deep-${depth}-${i}`,
+        kind: 'deep',
+        body: undefined,
+        raw: { contentType: yaml ? 'application/yaml' : 'application/json', data: text },
+        invalid: true,
+        expectRule: 'maxDepth',
+      };
     },
     huge: (i) => {
       const variant = rng.int(0, 3);
@@ -395,7 +406,7 @@ export function startRequestCorpus(
     { name: 'version-float', body: { version: 1.5 } },
     { name: 'unknown-field', body: { input: {}, extra: true } },
     { name: 'array-body', body: [1, 2, 3] },
-    { name: 'deep-input', body: { input: nested(200, 1, false) } },
+    { name: 'deep-input', body: undefined, raw: `{"input":${nestedText(200, false)}}` },
     { name: 'huge-input', body: { input: { blob: 'x'.repeat(2 * 1024 * 1024) } } },
     { name: 'not-json', body: undefined, raw: '{"input": ' },
     { name: 'invalid-utf8', body: undefined, raw: '{"input":"\udc00"}' },
@@ -416,7 +427,7 @@ export function eventCorpus(seed: number, count: number): { name: string; data: 
       data: new Uint8Array([0x7b, 0x22, 0x61, 0x22, 0x3a, 0x22, 0xff, 0xfe, 0x22, 0x7d]),
     },
     { name: 'empty', data: new Uint8Array() },
-    { name: 'deep', data: enc(JSON.stringify(nested(5000, 1, true))) },
+    { name: 'deep', data: enc(nestedText(5000, true)) },
     { name: 'huge', data: enc(JSON.stringify({ blob: 'x'.repeat(300 * 1024) })) },
     { name: 'number', data: enc('42') },
     { name: 'null', data: enc('null') },
