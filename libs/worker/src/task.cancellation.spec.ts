@@ -3,6 +3,7 @@ import type { TaskHeartbeat, TaskResult } from '@baton/contracts';
 import { FakeDelivery, FakeTransport, Recorder, quiet, task, until } from '../test/fakes';
 import { isTaskAbortedError } from './task.errors';
 import { TaskProcessor, type TaskProcessorOptions } from './task.processor';
+import { parseCancelNotice } from './worker';
 import type { TaskContext, TaskHandler } from './worker.types';
 
 /** A manual clock for deadlines and heartbeat throttling. */
@@ -200,5 +201,31 @@ describe('compensation tasks', () => {
     );
     expect(transport.published[0]?.subject).toBe('baton.dlq.BATON_TASKS.task_payments_charge');
     expect(recorder.events.at(-1)).toBe('term:d1');
+  });
+});
+
+describe('parseCancelNotice', () => {
+  const enc = (v: unknown) => new TextEncoder().encode(typeof v === 'string' ? v : JSON.stringify(v));
+
+  it('reads a TaskCancelNotice and rejects anything else', () => {
+    expect(parseCancelNotice(enc({ executionId: 'e1', taskIds: ['e1.a.1'], reason: 'ops' }))).toEqual({
+      executionId: 'e1',
+      taskIds: ['e1.a.1'],
+      reason: 'ops',
+    });
+    expect(parseCancelNotice(enc({ executionId: 'e1', taskIds: [] }))).toEqual({
+      executionId: 'e1',
+      taskIds: [],
+      reason: '',
+    });
+    for (const bad of [
+      '{',
+      'null',
+      '[]',
+      { executionId: 1, taskIds: [] },
+      { executionId: 'e', taskIds: [1] },
+    ]) {
+      expect(parseCancelNotice(enc(bad))).toBeUndefined();
+    }
   });
 });
