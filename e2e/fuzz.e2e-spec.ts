@@ -194,6 +194,17 @@ describe('fuzzing the running services', () => {
     for (const e of corpus) {
       await js.publish('events.fuzz.ok', e.data);
     }
+    // Malformed messages in the orchestrator's own inbox: results and start commands.
+    const inbox: [string, string][] = [
+      ['baton.orch.result.fuzz-before', '{"protocol":1,"taskId":"fuzz-before.a.1","status":"done"}'],
+      ['baton.orch.result.fuzz-before', 'not json at all'],
+      [
+        'baton.orch.start.fuzz-ok',
+        '{"protocol":1,"kind":"start","executionId":"x y","workflowId":"fuzz-ok"}',
+      ],
+      ['baton.orch.heartbeat.fuzz-before', '{"kind":"heartbeat","taskId":42}'],
+    ];
+    for (const [subject, body] of inbox) await js.publish(subject, new TextEncoder().encode(body));
     // A malformed task too: its worker dead-letters it.
     await js.publish('baton.tasks.fuzz.work', new TextEncoder().encode('{"protocol": 1, "taskId": 7}'));
 
@@ -220,6 +231,14 @@ describe('fuzzing the running services', () => {
       expect(d.errorCode.length).toBeGreaterThan(0);
       expect(d.error.length).toBeGreaterThan(0);
     }
+    const orchDead = await waitFor(
+      async () => {
+        const items = await list('stream=BATON_ORCH&limit=500');
+        return items.length >= 2 ? items : undefined;
+      },
+      { timeoutMs: 60_000, what: "dead letters of the orchestrator's malformed inbox messages" },
+    );
+    expect(orchDead.every((d) => d.consumer === 'orchestrator' && d.errorCode.length > 0)).toBe(true);
     const notJson = eventsDead.find((d) => Buffer.from(d.data, 'base64').toString() === '{"id": ');
     expect(notJson).toBeDefined();
     const taskDead = await waitFor(async () => (await list('durable=task_fuzz_work'))[0], {
