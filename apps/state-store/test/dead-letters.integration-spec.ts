@@ -242,6 +242,10 @@ describe('dead letters: redrive and discard (integration)', () => {
       'DISCARDED',
     );
     expect((await request('dead-letters.redrive', { id })).code).toBe('409');
+    const metrics = await (await fetch(`${base}/metrics`)).text();
+    expect(metrics).toMatch(/baton_dead_letters_recorded_total\{stream="WORK",consumer="importer"[^}]*\} 4/);
+    expect(metrics).toMatch(/baton_dead_letters_settled_total\{status="REDRIVEN"[^}]*\} 2/);
+    expect(metrics).toMatch(/baton_dead_letters_settled_total\{status="DISCARDED"[^}]*\} 2/);
     // The consumer that records dead letters has nothing left.
     const info = await jsm.consumers.info(Streams.DLQ, Durables.STATE_STORE_DLQ);
     expect(info.num_ack_pending).toBe(0);

@@ -1,6 +1,13 @@
 import type { Msg, NatsConnection, Status } from '@nats-io/nats-core';
 
-import { BatonError, ErrorCode, Streams, isBatonError, taskDurable } from '@baton/contracts';
+import {
+  BatonError,
+  ErrorCode,
+  Streams,
+  type TaskCancelNotice,
+  isBatonError,
+  taskDurable,
+} from '@baton/contracts';
 
 import type { ResultCache } from './result.cache';
 import { bindTaskConsumer } from './task-consumer.binder';
@@ -87,6 +94,11 @@ export class ActionRunner {
   /** Aborts running handlers and hands unfinished tasks back to the broker. */
   force(reason: string): void {
     this.processor.force(reason);
+  }
+
+  /** Aborts (or, arriving later, answers without running) the tasks a cancel notice names. */
+  cancel(notice: TaskCancelNotice): void {
+    this.processor.cancel(notice);
   }
 
   private get closing(): boolean {

@@ -65,6 +65,17 @@ export function parseTaskMessage(data: Uint8Array, action: string): ParsedTask {
   if (t.compensation !== undefined && typeof t.compensation !== 'boolean') {
     problems.push('compensation must be a boolean when present');
   }
+  if (
+    t.compensates !== undefined &&
+    !(
+      typeof t.compensates === 'object' &&
+      t.compensates !== null &&
+      !Array.isArray(t.compensates) &&
+      isText((t.compensates as { stepId?: unknown }).stepId)
+    )
+  ) {
+    problems.push('compensates must be an object with a stepId when present');
+  }
   if (isText(t.replyTo) && !isPublishSubject(t.replyTo)) {
     problems.push('replyTo must be a subject without wildcards or spaces');
   }

@@ -68,3 +68,41 @@ export function isCompleteAsyncError(value: unknown): value is CompleteAsyncErro
     (value as { completeAsync?: unknown }).completeAsync === true
   );
 }
+
+/** Why a task's `ctx.signal` was aborted. */
+export const TaskAbortReason = {
+  /** The execution was terminated (a TaskCancelNotice named this task). Reported as `CANCELLED`. */
+  CANCELLED: 'cancelled',
+  /** The attempt's deadline passed (heartbeats move it). Reported as a retryable `TIMEOUT`. */
+  DEADLINE: 'deadline',
+  /** The worker is closing and the drain timeout passed: the task goes back to the broker. */
+  SHUTDOWN: 'shutdown',
+} as const;
+export type TaskAbortReason = (typeof TaskAbortReason)[keyof typeof TaskAbortReason];
+
+/**
+ * The `reason` of an aborted `ctx.signal`: `ctx.signal.reason.kind` tells why. A handler that stops because
+ * of it may simply rethrow it (or let its own AbortError escape): the SDK reports the right outcome.
+ */
+export class TaskAbortedError extends Error {
+  /** Marker read by the SDK. */
+  readonly taskAborted = true as const;
+
+  constructor(
+    readonly kind: TaskAbortReason,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'TaskAbortedError';
+  }
+}
+
+/** Whether `value` is a {@link TaskAbortedError} (from any copy of the SDK). */
+export function isTaskAbortedError(value: unknown): value is TaskAbortedError {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    (value as { taskAborted?: unknown }).taskAborted === true &&
+    typeof (value as { kind?: unknown }).kind === 'string'
+  );
+}

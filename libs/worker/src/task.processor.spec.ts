@@ -291,8 +291,8 @@ describe('TaskProcessor', () => {
 
         expect(handler).not.toHaveBeenCalled();
         expect(recorder.events).toEqual([
-          'publish-start:dlq:BATON_TASKS:12',
-          'puback:dlq:BATON_TASKS:12',
+          'publish-start:dlq:BATON_TASKS:task_payments_charge:12',
+          'puback:dlq:BATON_TASKS:task_payments_charge:12',
           'term:d1',
         ]);
         const [dead] = transport.published as [Published];

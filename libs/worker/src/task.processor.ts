@@ -7,6 +7,8 @@ import {
   Headers,
   PROTOCOL_VERSION,
   Subjects,
+  type TaskCancelNotice,
+  type TaskHeartbeat,
   type TaskMessage,
   type TaskResult,
 } from '@baton/contracts';
@@ -14,7 +16,7 @@ import {
 import { WorkerErrorType, toErrorInfo } from './error-info';
 import { type CachedOutcome, type PublishHeaders, ResultCache } from './result.cache';
 import { type TaskDelivery, headerValue } from './task-delivery';
-import { isCompleteAsyncError } from './task.errors';
+import { TaskAbortReason, TaskAbortedError, isCompleteAsyncError, isTaskAbortedError } from './task.errors';
 import { parseTaskMessage } from './task-message.parser';
 import { endTaskSpan, resultTraceHeaders, startTaskSpan } from './task.tracing';
 import { childLogger } from './worker.logger';
@@ -49,9 +51,17 @@ export interface TaskProcessorOptions {
   deadLetterAttempts?: number;
   /** Redelivery delay of a message that could not be dead-lettered (default 5000 ms). */
   deadLetterRetryDelayMs?: number;
+  /** Least time between two TaskHeartbeats of one task (default 1000 ms). */
+  heartbeatIntervalMs?: number;
+  /** Clock (epoch ms) for deadlines and heartbeat throttling; default Date.now. */
+  now?: () => number;
 }
 
-type Outcome = { kind: 'output'; value: unknown } | { kind: 'error'; error: unknown } | { kind: 'async' };
+type Outcome =
+  | { kind: 'output'; value: unknown }
+  | { kind: 'error'; error: unknown }
+  | { kind: 'failure'; info: ErrorInfo }
+  | { kind: 'async' };
 
 interface RunningTask {
   /** The delivery being processed and any redelivery of the same task received meanwhile. */
@@ -59,6 +69,15 @@ interface RunningTask {
   controller: AbortController;
   settled: Promise<void>;
 }
+
+/** Error type of a task stopped because its execution was terminated. */
+export const CANCELLED_ERROR_TYPE = 'CANCELLED';
+/** Error type of an attempt that passed its deadline (retryable). */
+export const TIMEOUT_ERROR_TYPE = 'TIMEOUT';
+/** Cancelled task ids remembered for tasks that arrive after their cancel notice. */
+const MAX_CANCELLED_REMEMBERED = 10_000;
+/** Longest single timer (setTimeout overflows past 2^31-1 ms). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** Largest original payload copied into a dead letter (the record must fit in one NATS message). */
 const MAX_DEAD_LETTER_DATA_BYTES = 512 * 1024;
@@ -77,6 +96,8 @@ export class TaskProcessor {
   private readonly forceController = new AbortController();
   private readonly cache: ResultCache;
   private readonly maxOutputBytes: number;
+  private readonly cancelled = new Map<string, string>();
+  private readonly now: () => number;
   private ackWaitMs: number;
 
   constructor(
@@ -87,6 +108,7 @@ export class TaskProcessor {
     this.cache = options.cache ?? new ResultCache();
     this.maxOutputBytes = options.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES;
     this.ackWaitMs = options.ackWaitMs;
+    this.now = options.now ?? Date.now;
   }
 
   /** Deliveries being processed (including joined redeliveries and dead-lettering). */
@@ -138,7 +160,33 @@ export class TaskProcessor {
   force(reason: string): void {
     if (this.forceController.signal.aborted) return;
     this.forceController.abort(new Error(reason));
-    for (const run of this.running.values()) run.controller.abort(new Error(reason));
+    for (const run of this.running.values()) {
+      run.controller.abort(new TaskAbortedError(TaskAbortReason.SHUTDOWN, reason));
+    }
+  }
+
+  /**
+   * Applies a cancel notice (the execution was terminated): aborts the named tasks running here with a
+   * `cancelled` reason, and remembers the others so that, should they arrive later, they are answered
+   * `CANCELLED` without running. Task ids of other actions are remembered harmlessly.
+   */
+  cancel(notice: Pick<TaskCancelNotice, 'taskIds' | 'reason'>): void {
+    const reason = notice.reason || 'the execution was terminated';
+    for (const taskId of notice.taskIds) {
+      const run = this.running.get(taskId);
+      if (run !== undefined) {
+        if (!run.controller.signal.aborted) {
+          run.controller.abort(new TaskAbortedError(TaskAbortReason.CANCELLED, reason));
+        }
+        continue;
+      }
+      this.cancelled.delete(taskId);
+      this.cancelled.set(taskId, reason);
+      if (this.cancelled.size > MAX_CANCELLED_REMEMBERED) {
+        const oldest = this.cancelled.keys().next().value;
+        if (oldest !== undefined) this.cancelled.delete(oldest);
+      }
+    }
   }
 
   private get forced(): boolean {
@@ -220,6 +268,8 @@ export class TaskProcessor {
       bodySize: delivery.data.byteLength,
     });
     const beat = this.heartbeat(run.deliveries);
+    const deadline = this.deadlineTimer(task, run.controller);
+    const progress = this.progress(task, log, () => deadline.extend());
     const startedAt = new Date().toISOString();
     let spanOutcome: Parameters<typeof endTaskSpan>[1] = { status: 'abandoned' };
     try {
@@ -235,14 +285,38 @@ export class TaskProcessor {
         idempotencyKey: task.idempotencyKey,
         ...(task.deadline === undefined ? {} : { deadline: new Date(task.deadline) }),
         compensation: task.compensation === true,
+        ...(task.compensation === true && task.compensates !== undefined
+          ? { compensates: task.compensates }
+          : {}),
         deliveryCount: delivery.deliveryCount,
         token: task.token,
         signal: run.controller.signal,
         log,
-        heartbeat: () => beat.beat(),
+        heartbeat: (details?: unknown) => {
+          beat.beat();
+          progress.send(details);
+        },
       };
-      log.debug({ deliveryCount: delivery.deliveryCount }, 'task started');
-      const outcome = await this.invoke(task.input, ctx, spanContext);
+      const early = this.failsBeforeRunning(task);
+      if (early === undefined) log.debug({ deliveryCount: delivery.deliveryCount }, 'task started');
+      else log.info({ errorType: early.type, error: early.message }, 'task not run');
+      let outcome: Outcome =
+        early === undefined
+          ? await this.invoke(task.input, ctx, spanContext)
+          : { kind: 'failure', info: early };
+      const abortReason: unknown = run.controller.signal.reason;
+      if (outcome.kind === 'error' && run.controller.signal.aborted && isAbort(abortReason, 'cancelled')) {
+        outcome = {
+          kind: 'failure',
+          info: { type: CANCELLED_ERROR_TYPE, message: abortReason.message, nonRetryable: true },
+        };
+      } else if (
+        outcome.kind === 'error' &&
+        run.controller.signal.aborted &&
+        isAbort(abortReason, 'deadline')
+      ) {
+        outcome = { kind: 'failure', info: { type: TIMEOUT_ERROR_TYPE, message: abortReason.message } };
+      }
 
       if (outcome.kind === 'async') {
         this.cache.set(task.taskId, { kind: 'async' });
@@ -291,6 +365,8 @@ export class TaskProcessor {
       }
     } finally {
       beat.stop();
+      progress.stop();
+      deadline.stop();
       endTaskSpan(span, spanOutcome);
       this.running.delete(task.taskId);
       settle();
@@ -326,6 +402,7 @@ export class TaskProcessor {
       finishedAt: new Date().toISOString(),
     });
     if (outcome.kind === 'error') return failed(toErrorInfo(outcome.error));
+    if (outcome.kind === 'failure') return failed(outcome.info);
     if (outcome.kind === 'async') throw new Error('an asynchronous completion has no result');
     let json: string | undefined;
     try {
@@ -378,6 +455,7 @@ export class TaskProcessor {
       deadAt: new Date().toISOString(),
       data: Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('base64'),
       headers: delivery.headers,
+      ...(truncated ? { truncated: true } : {}),
     };
     const headers: PublishHeaders = {};
     for (const [name, values] of Object.entries(delivery.headers)) {
@@ -396,7 +474,7 @@ export class TaskProcessor {
     const entry: CachedOutcome = {
       kind: 'result',
       subject: Subjects.deadLetter(stream, durable),
-      msgId: `dlq:${stream}:${delivery.streamSequence}`,
+      msgId: `dlq:${stream}:${durable}:${delivery.streamSequence}`,
       payload: new TextEncoder().encode(JSON.stringify(record)),
       headers,
     };
@@ -448,6 +526,132 @@ export class TaskProcessor {
     }
   }
 
+  /** A failure to report without running the handler: the task was cancelled, or its deadline passed. */
+  private failsBeforeRunning(task: TaskMessage): ErrorInfo | undefined {
+    const cancelled = this.cancelled.get(task.taskId);
+    if (cancelled !== undefined)
+      return { type: CANCELLED_ERROR_TYPE, message: cancelled, nonRetryable: true };
+    if (task.deadline !== undefined && Date.parse(task.deadline) <= this.now()) {
+      return {
+        type: TIMEOUT_ERROR_TYPE,
+        message: `attempt ${task.attempt} of step '${task.stepId}' reached the worker after its deadline ${task.deadline}`,
+      };
+    }
+    return undefined;
+  }
+
+  /**
+   * Aborts `controller` with a `deadline` reason when the attempt's deadline passes. `extend()` (called for
+   * each heartbeat sent) moves it to now + the attempt's timeout (`deadline - scheduledAt`), as the
+   * orchestrator does.
+   */
+  private deadlineTimer(task: TaskMessage, controller: AbortController): { extend(): void; stop(): void } {
+    if (task.deadline === undefined) return { extend: () => undefined, stop: () => undefined };
+    let deadlineMs = Date.parse(task.deadline);
+    const windowMs = deadlineMs - Date.parse(task.scheduledAt);
+    let timer: NodeJS.Timeout | undefined;
+    let stopped = false;
+    const arm = (): void => {
+      clearTimeout(timer);
+      if (stopped || controller.signal.aborted) return;
+      const remaining = deadlineMs - this.now();
+      if (remaining <= 0) {
+        controller.abort(
+          new TaskAbortedError(
+            TaskAbortReason.DEADLINE,
+            `attempt ${task.attempt} of step '${task.stepId}' passed its deadline ${new Date(deadlineMs).toISOString()}`,
+          ),
+        );
+        return;
+      }
+      timer = setTimeout(arm, Math.min(remaining, MAX_TIMER_MS));
+      timer.unref();
+    };
+    arm();
+    return {
+      extend: () => {
+        if (!Number.isFinite(windowMs) || windowMs <= 0) return;
+        deadlineMs = Math.max(deadlineMs, this.now() + windowMs);
+        arm();
+      },
+      stop: () => {
+        stopped = true;
+        clearTimeout(timer);
+      },
+    };
+  }
+
+  /**
+   * Publishes TaskHeartbeats for `ctx.heartbeat(details)`: at most one per `heartbeatIntervalMs`; a call
+   * inside the interval is sent at its end with the latest details. `onSent` runs for each one sent.
+   */
+  private progress(
+    task: TaskMessage,
+    log: WorkerLogger,
+    onSent: () => void,
+  ): { send(details: unknown): void; stop(): void } {
+    const intervalMs = this.options.heartbeatIntervalMs ?? 1000;
+    let lastSent = Number.NEGATIVE_INFINITY;
+    let pending: { details: unknown } | undefined;
+    let timer: NodeJS.Timeout | undefined;
+    let stopped = false;
+    const flush = (): void => {
+      timer = undefined;
+      if (stopped || pending === undefined) return;
+      const { details } = pending;
+      pending = undefined;
+      lastSent = this.now();
+      const heartbeat: TaskHeartbeat = {
+        protocol: PROTOCOL_VERSION,
+        kind: 'heartbeat',
+        taskId: task.taskId,
+        executionId: task.executionId,
+        stepId: task.stepId,
+        attempt: task.attempt,
+        at: new Date(lastSent).toISOString(),
+        ...(details === undefined ? {} : { details }),
+      };
+      let subject: string;
+      let payload: Uint8Array;
+      try {
+        subject = Subjects.taskHeartbeat(task.executionId);
+        payload = new TextEncoder().encode(JSON.stringify(heartbeat));
+      } catch (err) {
+        log.warn(
+          { err },
+          'heartbeat not sent: its details cannot be written as JSON, or the execution id is not a subject token',
+        );
+        return;
+      }
+      onSent();
+      this.transport
+        .publish(subject, payload, `heartbeat:${task.taskId}:${lastSent}`, {
+          [Headers.EXECUTION_ID]: task.executionId,
+          [Headers.STEP_ID]: task.stepId,
+          [Headers.ATTEMPT]: String(task.attempt),
+        })
+        .catch((err: unknown) => log.warn({ err, subject }, 'heartbeat not published'));
+    };
+    return {
+      send: (details) => {
+        if (stopped) return;
+        pending = { details };
+        const wait = lastSent + intervalMs - this.now();
+        if (wait <= 0) {
+          clearTimeout(timer);
+          flush();
+        } else if (timer === undefined) {
+          timer = setTimeout(flush, wait);
+          timer.unref();
+        }
+      },
+      stop: () => {
+        stopped = true;
+        clearTimeout(timer);
+      },
+    };
+  }
+
   private sleep(ms: number): Promise<void> {
     const signal = this.forceController.signal;
     return new Promise((resolve) => {
@@ -493,6 +697,10 @@ export class TaskProcessor {
       },
     };
   }
+}
+
+function isAbort(reason: unknown, kind: TaskAbortReason): reason is TaskAbortedError {
+  return isTaskAbortedError(reason) && reason.kind === kind;
 }
 
 function oneLine(text: string): string {

@@ -1,9 +1,14 @@
 import { readFileSync } from 'node:fs';
 
-import { type ConnectionOptions, type NatsConnection, credsAuthenticator } from '@nats-io/nats-core';
+import {
+  type ConnectionOptions,
+  type NatsConnection,
+  type Subscription,
+  credsAuthenticator,
+} from '@nats-io/nats-core';
 import { connect } from '@nats-io/transport-node';
 
-import { BatonError, ErrorCode, actionToToken } from '@baton/contracts';
+import { BatonError, ErrorCode, Subjects, type TaskCancelNotice, actionToToken } from '@baton/contracts';
 
 import { ActionRunner } from './action.runner';
 import { JetStreamTaskTransport } from './jetstream.transport';
@@ -39,6 +44,7 @@ export class Worker {
   private state: WorkerState = 'created';
   private closing: Promise<void> | undefined;
   private presence: WorkerPresence | undefined;
+  private cancellations: Subscription | undefined;
 
   private constructor(
     private readonly nc: NatsConnection,
@@ -152,6 +158,7 @@ export class Worker {
         }),
       );
     }
+    this.listenForCancellations();
     try {
       await Promise.all([...this.runners.values()].map((runner) => runner.start()));
     } catch (err) {
@@ -200,6 +207,7 @@ export class Worker {
         log.error({ worker: this.name }, 'handlers ignored their abort signal; closing without them');
       }
     }
+    this.cancellations?.unsubscribe();
     try {
       await this.nc.drain();
     } catch {
@@ -207,6 +215,28 @@ export class Worker {
     }
     this.state = 'closed';
     log.info({ worker: this.name }, 'worker closed');
+  }
+
+  /**
+   * Subscribes (core NATS) to the task cancel notices the orchestrator publishes when it terminates an
+   * execution (`baton.events.task.cancelled.>`); each notice aborts the named tasks running here.
+   */
+  private listenForCancellations(): void {
+    const log = this.options.logger;
+    this.cancellations = this.nc.subscribe(Subjects.taskCancelledAll, {
+      callback: (err, msg) => {
+        if (err !== null) {
+          log.warn({ worker: this.name, err }, 'cancel notice subscription failed');
+          return;
+        }
+        const notice = parseCancelNotice(msg.data);
+        if (notice === undefined) {
+          log.warn({ worker: this.name, subject: msg.subject }, 'malformed task cancel notice ignored');
+          return;
+        }
+        for (const runner of this.runners.values()) runner.cancel(notice);
+      },
+    });
   }
 
   private async watchStatus(): Promise<void> {
@@ -221,6 +251,31 @@ export class Worker {
       for (const runner of this.runners.values()) runner.onStatus(status);
     }
   }
+}
+
+/** A TaskCancelNotice, or undefined when `data` is not one. */
+export function parseCancelNotice(data: Uint8Array): TaskCancelNotice | undefined {
+  let value: unknown;
+  try {
+    value = JSON.parse(new TextDecoder().decode(data));
+  } catch {
+    return undefined;
+  }
+  const v = value as Partial<TaskCancelNotice> | null;
+  if (
+    typeof v !== 'object' ||
+    v === null ||
+    typeof v.executionId !== 'string' ||
+    !Array.isArray(v.taskIds) ||
+    !v.taskIds.every((id) => typeof id === 'string')
+  ) {
+    return undefined;
+  }
+  return {
+    executionId: v.executionId,
+    taskIds: v.taskIds,
+    reason: typeof v.reason === 'string' ? v.reason : '',
+  };
 }
 
 async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {

@@ -71,6 +71,8 @@ export interface TaskContext {
   readonly deadline?: Date;
   /** True when this task runs a step's compensation. */
   readonly compensation: boolean;
+  /** For a compensation: the compensated step's id, input and output (what to undo). */
+  readonly compensates?: { readonly stepId: string; readonly input: unknown; readonly output: unknown };
   /** How many times the broker has delivered this task message (1 on the first delivery). */
   readonly deliveryCount: number;
   /**
@@ -79,17 +81,23 @@ export interface TaskContext {
    */
   readonly token: string;
   /**
-   * Aborted when the worker is closing and the drain timeout has passed (the task is then handed back to
-   * the broker, not reported as failed). Pass it to fetch, timers and other cancellable work.
+   * Aborted when this task should stop; `signal.reason` is a `TaskAbortedError` whose `kind` says why:
+   * - `cancelled`: the execution was terminated (reported as a non-retryable `CANCELLED` failure);
+   * - `deadline`: the attempt's deadline passed (reported as a retryable `TIMEOUT`);
+   * - `shutdown`: the worker is closing and the drain timeout passed (the task goes back to the broker).
+   * Pass it to fetch, timers and other cancellable work.
    */
   readonly signal: AbortSignal;
   /** Logger bound to this task's ids. */
   readonly log: WorkerLogger;
   /**
-   * Tells the broker (and Baton) that this task is still being worked on, which resets its ack wait. The
-   * SDK already calls it every half ack wait while the handler runs; call it yourself from long loops.
+   * Reports progress on a long attempt: resets the broker's ack wait (`+WPI`) and publishes a TaskHeartbeat
+   * (with `details`, any JSON value) to the orchestrator, which moves the attempt's deadline to now +
+   * `timeoutSeconds` (the SDK moves its local deadline the same way). Heartbeats are sent at most once a
+   * second per task: calls in between are coalesced into one, sent with the latest details. Never throws;
+   * a heartbeat that cannot be published is logged.
    */
-  heartbeat(): void;
+  heartbeat(details?: unknown): void;
 }
 
 /**

@@ -15,6 +15,7 @@ import {
   PROTOCOL_VERSION,
   Streams,
   Subjects,
+  type TaskHeartbeat,
   type TaskMessage,
   type TaskResult,
   randomId,
@@ -48,6 +49,8 @@ function headerRecord(h: MsgHdrs | undefined): Record<string, string> {
  */
 export class OrchestratorFixture {
   readonly results: ReceivedResult[] = [];
+  /** TaskHeartbeats workers published (`baton.orch.heartbeat.<executionId>`). */
+  readonly heartbeats: { subject: string; heartbeat: TaskHeartbeat }[] = [];
   readonly deadLetters: ReceivedDeadLetter[] = [];
   private readonly readers: ConsumerMessages[] = [];
 
@@ -93,6 +96,11 @@ export class OrchestratorFixture {
       await this.js.consumers.get(Streams.ORCH, 'orchestrator')
     ).consume({
       callback: (m) => {
+        if (m.subject.startsWith('baton.orch.heartbeat.')) {
+          this.heartbeats.push({ subject: m.subject, heartbeat: m.json<TaskHeartbeat>() });
+          m.ack();
+          return;
+        }
         this.results.push({
           subject: m.subject,
           headers: headerRecord(m.headers),

@@ -101,7 +101,9 @@ describe('Worker against a real nats-server', () => {
 
   it('checks registrations: a valid action, one handler per action, before start, at least one', async () => {
     const w = await worker();
-    expect(() => w.handle('bad action!', () => 1)).toThrow(expect.objectContaining({ code: 'VALIDATION_FAILED' }));
+    expect(() => w.handle('bad action!', () => 1)).toThrow(
+      expect.objectContaining({ code: 'VALIDATION_FAILED' }),
+    );
     expect(() => w.handle('a.b', () => 1, { concurrency: 0 })).toThrow(
       expect.objectContaining({ code: 'VALIDATION_FAILED' }),
     );

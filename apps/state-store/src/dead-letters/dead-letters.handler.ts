@@ -1,6 +1,9 @@
 import { Controller, Inject } from '@nestjs/common';
 
+import type { Counter } from 'prom-client';
+
 import { DeadLetterRepository } from '@baton/persistence';
+import { MetricsService } from '@baton/service-kit';
 import { JetStreamConsumer } from '@baton/transport-jetstream';
 
 import { DLQ_CONSUMER } from '../history/history.consumer';
@@ -13,16 +16,30 @@ import { toConsumerError } from '../history/history.service';
  */
 @Controller()
 export class DeadLettersHandler {
+  private readonly recorded: Counter<'stream' | 'consumer'>;
+
   constructor(
     @Inject(DeadLetterRepository) private readonly deadLetters: Pick<DeadLetterRepository, 'record'>,
-  ) {}
+    @Inject(MetricsService) metrics: Pick<MetricsService, 'counter'>,
+  ) {
+    this.recorded = metrics.counter(
+      'dead_letters_recorded_total',
+      'Dead letters recorded, by origin stream and the consumer that gave up',
+      ['stream', 'consumer'],
+    );
+  }
 
   @JetStreamConsumer(DLQ_CONSUMER)
   async handle(data: unknown): Promise<void> {
+    let created: boolean;
     try {
-      await this.deadLetters.record(data as Record<string, unknown>);
+      created = await this.deadLetters.record(data as Record<string, unknown>);
     } catch (err) {
       throw toConsumerError(err);
+    }
+    if (created) {
+      const { stream, consumer } = data as { stream: string; consumer: string };
+      this.recorded.inc({ stream, consumer });
     }
   }
 }

@@ -1,4 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
+import type { Counter } from 'prom-client';
 
 import { BatonError, ErrorCode } from '@baton/contracts';
 import {
@@ -8,6 +9,7 @@ import {
   type Page,
   parseDeadLetterId,
 } from '@baton/persistence';
+import { MetricsService } from '@baton/service-kit';
 import { JetStreamPublisher, buildRedrive } from '@baton/transport-jetstream';
 
 import { notFound, parseBody, parseParams } from '../common/request-params';
@@ -30,10 +32,19 @@ const DEFAULT_ACTOR = 'operator';
  */
 @Injectable()
 export class DeadLettersService {
+  private readonly settledTotal: Counter<'status'>;
+
   constructor(
     @Inject(DeadLetterRepository) private readonly repository: DeadLetterRepository,
     @Inject(JetStreamPublisher) private readonly publisher: Pick<JetStreamPublisher, 'publishRaw'>,
-  ) {}
+    @Inject(MetricsService) metrics: Pick<MetricsService, 'counter'>,
+  ) {
+    this.settledTotal = metrics.counter(
+      'dead_letters_settled_total',
+      'Dead letters an operator re-drove or discarded, by new status',
+      ['status'],
+    );
+  }
 
   /** `GET /v1/dead-letters` / `dead-letters.list`: DEAD only unless `status` or `includeResolved`. */
   list(params: unknown): Promise<Page<DeadLetterView>> {
@@ -86,6 +97,7 @@ export class DeadLettersService {
       ...(ack.duplicate ? { reason: 'already re-published under the same message id' } : {}),
     });
     if (settled === null) throw this.settled((await this.repository.get(key)) ?? letter);
+    this.settledTotal.inc({ status: DeadLetterStatus.REDRIVEN });
     return settled;
   }
 
@@ -97,7 +109,10 @@ export class DeadLettersService {
       by: by ?? DEFAULT_ACTOR,
       reason,
     });
-    if (settled !== null) return settled;
+    if (settled !== null) {
+      this.settledTotal.inc({ status: DeadLetterStatus.DISCARDED });
+      return settled;
+    }
     const letter = await this.repository.get(key);
     if (letter === null) throw notFound(`dead letter ${id}`);
     throw this.settled(letter);
