@@ -88,7 +88,7 @@ describe('foundation: events start workflows that run through workers to complet
       ),
     );
     const done = await waitForTerminal(stack, 'fan-load', 300);
-    expect(done.filter((e) => e.status === 'COMPLETED')).toHaveLength(300);
+    expect(await notCompleted(stack, done)).toEqual([]);
     expect(new Set(done.map((e) => e.executionId)).size).toBe(300);
 
     const effects = stack.effects().slice(before);
@@ -185,7 +185,7 @@ describe('foundation: events start workflows that run through workers to complet
     expect(deadLetters.map((d) => d.errorCode).sort()).toEqual(['BAD_REQUEST', 'VALIDATION_FAILED']);
 
     const steady = await waitForTerminal(stack, 'steady', 20);
-    expect(steady.every((e) => e.status === 'COMPLETED')).toBe(true);
+    expect(await notCompleted(stack, steady)).toEqual([]);
     expect(await listExecutions(stack, 'steady')).toHaveLength(20);
 
     const missing = await stack.http<{ error: { code: string } }>(
@@ -268,3 +268,20 @@ describe('foundation: events start workflows that run through workers to complet
     expect(done.status).toBe('COMPLETED');
   });
 });
+
+/** The executions that did not complete, with their live state's error (so a failure says why). */
+async function notCompleted(
+  stack: Stack,
+  executions: { executionId: string; status: string }[],
+): Promise<{ executionId: string; status: string; error?: unknown }[]> {
+  const out: { executionId: string; status: string; error?: unknown }[] = [];
+  for (const e of executions.filter((x) => x.status !== 'COMPLETED')) {
+    const live = await stack.http<{ error?: unknown }>(
+      'orchestrator',
+      'GET',
+      `/v1/executions/${e.executionId}`,
+    );
+    out.push({ executionId: e.executionId, status: e.status, error: live.body.error });
+  }
+  return out;
+}

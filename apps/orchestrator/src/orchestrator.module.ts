@@ -26,7 +26,7 @@ import { ExecutionRunner } from './executions/execution-runner';
 import { ExecutionStore } from './executions/execution-store';
 import { ExecutionsController } from './executions/executions.controller';
 import { ExecutionsService } from './executions/executions.service';
-import { EventWaitsHandler, EventWaitsIndex } from './executions/event-waits';
+import { EventWaitsIndex } from './executions/event-waits';
 import { ProcessFaultPoints } from './executions/fault-points';
 import { OrchestratorHandler } from './executions/orchestrator.handler';
 import { Redriver } from './executions/redrive';
@@ -165,13 +165,7 @@ class OrchestratorLifecycle implements OnApplicationBootstrap, OnApplicationShut
 /** The orchestrator's own controllers, handlers and providers (the common surface comes from service-kit). */
 @Module({
   imports: [PoliciesModule, CircuitsModule],
-  controllers: [
-    WorkflowsController,
-    ExecutionsController,
-    OrchestratorHandler,
-    TriggersHandler,
-    EventWaitsHandler,
-  ],
+  controllers: [WorkflowsController, ExecutionsController, OrchestratorHandler, TriggersHandler],
   providers: [
     {
       provide: WORKFLOWS_KV,

@@ -40,8 +40,6 @@ export const KvBuckets = {
 export const Durables = {
   ORCHESTRATOR: 'orchestrator',
   ORCHESTRATOR_TRIGGERS: 'orchestrator-triggers',
-  /** Users' events matched against `wait {event}` steps. */
-  ORCHESTRATOR_WAITS: 'orchestrator-waits',
   STATE_STORE_HISTORY: 'state-store-history',
   STATE_STORE_DLQ: 'state-store-dlq',
   TELEMETRY_HISTORY: 'telemetry-history',

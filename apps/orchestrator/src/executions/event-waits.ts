@@ -1,4 +1,4 @@
-import { Controller, Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { DeliverPolicy, jetstream } from '@nats-io/jetstream';
 import type { JsMsg } from '@nats-io/jetstream';
@@ -8,11 +8,10 @@ import type { NatsConnection, QueuedIterator } from '@nats-io/nats-core';
 import { Engine } from 'json-rules-engine';
 import type { TopLevelCondition } from 'json-rules-engine';
 
-import { Durables, PROTOCOL_VERSION, Streams, Subjects, subjectMatches } from '@baton/contracts';
+import { PROTOCOL_VERSION, Streams, Subjects, subjectMatches } from '@baton/contracts';
 import type { OrchestratorEventMatch } from '@baton/contracts';
 import { NATS_CONNECTION } from '@baton/service-kit';
-import { JetStreamConsumer, JetStreamPublisher } from '@baton/transport-jetstream';
-import type { JetStreamContext } from '@baton/transport-jetstream';
+import { JetStreamPublisher } from '@baton/transport-jetstream';
 
 import { WAITS_KV } from '../orchestrator.tokens';
 import type { EventWaitEntry } from './execution-engine';
@@ -55,6 +54,7 @@ export class EventWaitsIndex implements OnApplicationBootstrap, OnApplicationShu
     @Inject(NATS_CONNECTION) private readonly nc: NatsConnection,
   ) {}
 
+  /** Waits indexed now. */
   get size(): number {
     return this.waits.size;
   }
@@ -162,36 +162,12 @@ export class EventWaitsIndex implements OnApplicationBootstrap, OnApplicationShu
   }
 }
 
-/** Users' events (`EVENTS`) matched against the waits index; its own durable beside the triggers'. */
-@Controller()
-export class EventWaitsHandler {
-  constructor(@Inject(EventWaitsIndex) private readonly index: EventWaitsIndex) {}
-
-  @JetStreamConsumer({
-    stream: Streams.EVENTS,
-    durable: Durables.ORCHESTRATOR_WAITS,
-    filterSubject: Subjects.eventsAll,
-    concurrency: 16,
-    ackWaitMs: 10_000,
-    maxDeliver: 20,
-    deliverPolicy: 'new',
-  })
-  async handle(data: unknown, ctx: JetStreamContext): Promise<void> {
-    if (this.index.size === 0) return;
-    await this.index.match({
-      subject: ctx.subject,
-      payload: data,
-      streamSequence: ctx.streamSequence,
-      storedAtMs: storedAt(ctx.message),
-    });
-  }
-}
-
 function keyOf(entry: EventWaitEntry): string {
   return `${entry.executionId}.${entry.stepId}`;
 }
 
-function storedAt(msg: JsMsg): number {
+/** When the broker stored a message (ms since the epoch). */
+export function storedAt(msg: JsMsg): number {
   return Math.floor(msg.info.timestampNanos / 1e6);
 }
 
