@@ -161,5 +161,28 @@ describe('error policies on a KV bucket (integration: own nats-server)', () => {
       expect((await call('DELETE', '/v1/policies/http-retry')).status).toBe(404);
       expect((await call('GET', '/v1/policies/bad.name')).status).toBe(400);
     });
+
+    it('mirrors register, list and get over NATS request-reply', async () => {
+      const request = async (endpoint: string, body: unknown) => {
+        const msg = await ncA.request(`baton.api.orchestrator.${endpoint}`, JSON.stringify(body), {
+          timeout: 5000,
+        });
+        // eslint-disable-next-line @typescript-eslint/no-explicit-any -- reply bodies are checked by the assertions
+        return { code: msg.headers?.get('Nats-Service-Error-Code'), body: msg.json<any>() };
+      };
+      const policy = { name: 'nats-retry', errorTypes: ['*'], onExhausted: 'fail' };
+      expect((await request('policies-register', policy)).body).toMatchObject({
+        ...policy,
+        outcome: 'created',
+      });
+      expect((await request('policies-get', { name: 'nats-retry' })).body).toMatchObject(policy);
+      expect((await request('policies-list', {})).body.items.map((p: ErrorPolicy) => p.name)).toContain(
+        'nats-retry',
+      );
+      const bad = await request('policies-register', { name: 'x', errorTypes: [] });
+      expect(bad.code).toBe('422');
+      expect(bad.body.error.details).toEqual([expect.objectContaining({ path: '/onExhausted' })]);
+      expect((await request('policies-get', { name: 'missing' })).code).toBe('404');
+    });
   });
 });

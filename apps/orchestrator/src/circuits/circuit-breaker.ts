@@ -123,6 +123,7 @@ export class CircuitBreaker implements CircuitGate {
     let circuit = this.circuits.get(action);
     if (outcome === 'success') {
       if (circuit === undefined) return;
+      if (circuit.state === CircuitState.CLOSED && circuit.failures === 0) return;
       // A late success while open (an attempt dispatched before it opened) proves nothing about now.
       if (circuit.state === CircuitState.OPEN) return;
       circuit.failures = 0;
