@@ -1,12 +1,21 @@
 import { type JetStreamClient, jetstream } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/nats-core';
-import { SpanKind, SpanStatusCode, context, propagation, trace } from '@opentelemetry/api';
+import { Match, type MsgHdrs } from '@nats-io/nats-core';
+import {
+  type Context,
+  ROOT_CONTEXT,
+  SpanKind,
+  SpanStatusCode,
+  context,
+  propagation,
+  trace,
+} from '@opentelemetry/api';
 
-import { BatonError, ErrorCode } from '@baton/contracts';
+import { BatonError, ErrorCode, Headers } from '@baton/contracts';
 
 import { isTransientNatsError } from './nats-errors';
-import { type HeaderValues, natsHeadersSetter, recordToHeaders } from './nats-headers';
-import { MessagingAttr, defaultDestinationTemplate, tracer } from './tracing';
+import { type HeaderValues, natsHeadersGetter, natsHeadersSetter, recordToHeaders } from './nats-headers';
+import { MessagingAttr, batonAttributes, defaultDestinationTemplate, tracer } from './tracing';
 
 /** Options of one publish. */
 export interface PublishOptions {
@@ -15,7 +24,10 @@ export interface PublishOptions {
    * Derive it from the cause (`task:<taskId>`), so that a redelivered cause re-publishes the same ids.
    */
   msgId?: string;
-  /** Extra headers (a `traceparent` here is replaced by the active trace context when one is active). */
+  /**
+   * Extra headers. A `traceparent` here names the trace the message belongs to: the PRODUCER span is made
+   * in it (see {@link JetStreamPublisher}) and the header is replaced by that span's context.
+   */
   headers?: HeaderValues;
   /** Timeout of one attempt (default: the JetStream client's, 5 s). */
   timeoutMs?: number;
@@ -47,8 +59,9 @@ export interface JetStreamPublisherOptions {
 const MAX_RETRY_DELAY_MS = 2_000;
 
 /**
- * Publishes to JetStream and awaits the stream's acknowledgement. Injects the active OpenTelemetry
- * context into the headers and records a PRODUCER span `send <destination template>`. Retries a bounded
+ * Publishes to JetStream and awaits the stream's acknowledgement. Records a PRODUCER span
+ * `send <destination template>` (messaging attributes, and `baton.*` ones from the `Baton-*` headers) and
+ * injects its context into the headers; with tracing off, headers pass as given. Retries a bounded
  * number of times on transient failures with the same `Nats-Msg-Id`, so a retry never stores twice.
  */
 export class JetStreamPublisher {
@@ -78,9 +91,11 @@ export class JetStreamPublisher {
   /** Publishes bytes as they are. */
   async publishRaw(subject: string, data: Uint8Array, opts: PublishOptions = {}): Promise<PublishResult> {
     const template = opts.destinationTemplate ?? defaultDestinationTemplate(subject);
-    const span = tracer().startSpan(`send ${template}`, {
-      kind: SpanKind.PRODUCER,
-      attributes: {
+    const hdrs = recordToHeaders(opts.headers);
+    const parent = producerParent(hdrs);
+    const span = tracer().startSpan(`send ${template}`, { kind: SpanKind.PRODUCER }, parent);
+    if (span.isRecording()) {
+      span.setAttributes({
         [MessagingAttr.SYSTEM]: 'nats',
         [MessagingAttr.DESTINATION_NAME]: subject,
         [MessagingAttr.DESTINATION_TEMPLATE]: template,
@@ -88,10 +103,10 @@ export class JetStreamPublisher {
         [MessagingAttr.OPERATION_TYPE]: 'send',
         [MessagingAttr.BODY_SIZE]: data.byteLength,
         ...(opts.msgId === undefined ? {} : { [MessagingAttr.MESSAGE_ID]: opts.msgId }),
-      },
-    });
-    const hdrs = recordToHeaders(opts.headers);
-    propagation.inject(trace.setSpan(context.active(), span), hdrs, natsHeadersSetter);
+        ...batonAttributes(hdrs),
+      });
+      propagation.inject(trace.setSpan(parent, span), hdrs, natsHeadersSetter);
+    }
     try {
       for (let attempt = 1; ; attempt++) {
         try {
@@ -123,6 +138,23 @@ export class JetStreamPublisher {
       span.end();
     }
   }
+}
+
+/**
+ * Parent of a PRODUCER span: the active context, unless the headers carry a `traceparent` of another
+ * trace (or none is active) — the message then belongs to that trace: an execution's outbox carries the
+ * execution's trace context and a fired timer the context it was set in. A `traceparent` of the active
+ * trace (copied from the message being handled) keeps the active span, the more precise parent.
+ */
+function producerParent(hdrs: MsgHdrs): Context {
+  const active = context.active();
+  if (!hdrs.has(Headers.TRACEPARENT, Match.IgnoreCase)) return active;
+  const fromHeaders = propagation.extract(ROOT_CONTEXT, hdrs, natsHeadersGetter);
+  const remote = trace.getSpanContext(fromHeaders);
+  if (remote === undefined) return active;
+  const current = trace.getSpanContext(active);
+  if (current !== undefined && current.traceId === remote.traceId) return active;
+  return propagation.extract(active, hdrs, natsHeadersGetter);
 }
 
 function delay(ms: number): Promise<void> {

@@ -20,12 +20,14 @@ import {
   parseJsonWithinLimits,
 } from '@baton/contracts';
 
+import { runWithExecution } from '@baton/telemetry';
+
 import type { ResolvedConsumerOptions } from './consumer-options';
 import { type Failure, buildDeadLetter } from './dead-letter';
 import { JetStreamContext } from './jetstream.context';
 import type { PublishOptions, PublishResult } from './jetstream.publisher';
 import { headerValue, messageHeaders, natsHeadersGetter } from './nats-headers';
-import { MessagingAttr, tracer } from './tracing';
+import { MessagingAttr, batonAttributes, tracer } from './tracing';
 
 /** What the transport did with one delivery. */
 export const Outcome = {
@@ -150,10 +152,12 @@ export class MessageProcessor {
     const parent = propagation.extract(ROOT_CONTEXT, messageHeaders(msg), natsHeadersGetter);
     const span = tracer().startSpan(
       `process ${this.options.filterSubject}`,
-      { kind: SpanKind.CONSUMER, attributes: this.spanAttributes(msg) },
+      { kind: SpanKind.CONSUMER },
       parent,
     );
-    return context.with(trace.setSpan(parent, span), async () => {
+    if (span.isRecording()) span.setAttributes(this.spanAttributes(msg));
+    const executionId = headerValue(messageHeaders(msg), Headers.EXECUTION_ID);
+    const handle = async (): Promise<MessageOutcome> => {
       let decision: Decision;
       try {
         decision = await this.run(msg, span);
@@ -192,7 +196,8 @@ export class MessageProcessor {
         this.deps.logger?.error({ msg: 'jetstream: onOutcome threw', error: describeFailure(err).message });
       }
       return outcome;
-    });
+    };
+    return context.with(trace.setSpan(parent, span), () => runWithExecution(executionId, handle));
   }
 
   /** Stops the automatic `working()` of every running handler (their messages may then be redelivered). */
@@ -357,16 +362,9 @@ export class MessageProcessor {
       [MessagingAttr.DELIVERY_COUNT]: msg.info.deliveryCount,
       [MessagingAttr.STREAM_SEQUENCE]: msg.info.streamSequence,
     };
-    const optional: [string, string][] = [
-      [MessagingAttr.MESSAGE_ID, Headers.MSG_ID],
-      [MessagingAttr.EXECUTION_ID, Headers.EXECUTION_ID],
-      [MessagingAttr.WORKFLOW_ID, Headers.WORKFLOW_ID],
-      [MessagingAttr.STEP_ID, Headers.STEP_ID],
-    ];
-    for (const [attr, header] of optional) {
-      const value = headerValue(messageHeaders(msg), header);
-      if (value !== undefined) attrs[attr] = value;
-    }
+    const id = headerValue(messageHeaders(msg), Headers.MSG_ID);
+    if (id !== undefined) attrs[MessagingAttr.MESSAGE_ID] = id;
+    Object.assign(attrs, batonAttributes(messageHeaders(msg)));
     return attrs;
   }
 

@@ -11,10 +11,14 @@ import { defaultDestinationTemplate } from './tracing';
 
 const exporter = new tracing.InMemorySpanExporter();
 const provider = new node.NodeTracerProvider({ spanProcessors: [new tracing.SimpleSpanProcessor(exporter)] });
+// Registered again after the tracing-off case shut the first one down.
+const provider2 = new node.NodeTracerProvider({
+  spanProcessors: [new tracing.SimpleSpanProcessor(exporter)],
+});
 
 beforeAll(() => provider.register());
 afterAll(async () => {
-  await provider.shutdown();
+  await provider2.shutdown();
   trace.disable();
   context.disable();
 });
@@ -85,6 +89,7 @@ describe('tracing', () => {
         traceparent: `00-${parentTrace}-${parentSpan}-01`,
         'Nats-Msg-Id': 'task:7',
         'Baton-Execution-Id': 'e7',
+        'Baton-Attempt': '3',
       },
     });
     await processor.process(msg.asJsMsg());
@@ -102,10 +107,78 @@ describe('tracing', () => {
       'messaging.message.id': 'task:7',
       'messaging.operation.name': 'term',
       'baton.execution_id': 'e7',
+      'baton.attempt': 3,
     });
     expect(producer?.name).toBe('send baton.dlq.{stream}.{durable}');
     expect(producer?.spanContext().traceId).toBe(parentTrace);
     expect(producer?.parentSpanContext?.spanId).toBe(consumer?.spanContext().spanId);
     expect(sent[0]?.traceparent).toContain(parentTrace);
+  });
+
+  it('makes the PRODUCER span in the trace of a traceparent header from another trace, with Baton attributes', async () => {
+    const { client, sent } = capturingClient();
+    const publisher = new JetStreamPublisher({} as NatsConnection, { client });
+    const executionTrace = '4bf92f3577b34da6a3ce929d0e0e4736';
+    const executionSpan = '00f067aa0ba902b7';
+    const other = trace.getTracer('t').startSpan('process baton.orch.result.*');
+    await context.with(trace.setSpan(context.active(), other), () =>
+      publisher.publish(
+        'baton.tasks.charge',
+        {},
+        {
+          headers: {
+            traceparent: `00-${executionTrace}-${executionSpan}-01`,
+            'Baton-Execution-Id': 'e1',
+            'Baton-Workflow-Id': 'wf',
+            'Baton-Step-Id': 'charge',
+            'Baton-Attempt': '2',
+          },
+        },
+      ),
+    );
+    other.end();
+    const producer = exporter.getFinishedSpans().find((s) => s.kind === SpanKind.PRODUCER);
+    expect(producer?.spanContext().traceId).toBe(executionTrace);
+    expect(producer?.parentSpanContext?.spanId).toBe(executionSpan);
+    expect(producer?.attributes).toMatchObject({
+      'baton.execution_id': 'e1',
+      'baton.workflow_id': 'wf',
+      'baton.step_id': 'charge',
+      'baton.attempt': 2,
+    });
+    expect(sent[0]?.traceparent).toBe(`00-${executionTrace}-${producer?.spanContext().spanId}-01`);
+  });
+
+  it('keeps the active span as parent when the traceparent header is of the active trace', async () => {
+    const { client } = capturingClient();
+    const publisher = new JetStreamPublisher({} as NatsConnection, { client });
+    const active = trace.getTracer('t').startSpan('process baton.decisions.*');
+    const ctx = active.spanContext();
+    await context.with(trace.setSpan(context.active(), active), () =>
+      publisher.publish(
+        'baton.orch.decision.e1',
+        {},
+        { headers: { traceparent: `00-${ctx.traceId}-b7ad6b7169203331-01` } },
+      ),
+    );
+    active.end();
+    const producer = exporter.getFinishedSpans().find((s) => s.kind === SpanKind.PRODUCER);
+    expect(producer?.parentSpanContext?.spanId).toBe(ctx.spanId);
+  });
+
+  it('passes the headers unchanged with no span when tracing is off', async () => {
+    await provider.shutdown();
+    trace.disable();
+    context.disable();
+    try {
+      const { client, sent } = capturingClient();
+      const publisher = new JetStreamPublisher({} as NatsConnection, { client });
+      const traceparent = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+      await publisher.publish('baton.tasks.x', {}, { headers: { traceparent } });
+      expect(sent[0]?.traceparent).toBe(traceparent);
+      expect(exporter.getFinishedSpans()).toHaveLength(0);
+    } finally {
+      provider2.register();
+    }
   });
 });

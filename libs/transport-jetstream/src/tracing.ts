@@ -1,4 +1,9 @@
+import type { MsgHdrs } from '@nats-io/nats-core';
 import { type Tracer, trace } from '@opentelemetry/api';
+
+import { Headers } from '@baton/contracts';
+
+import { headerValue } from './nats-headers';
 
 /** Instrumentation scope of the spans made by this library. */
 export const TRACER_NAME = '@baton/transport-jetstream';
@@ -18,6 +23,7 @@ export const MessagingAttr = {
   EXECUTION_ID: 'baton.execution_id',
   WORKFLOW_ID: 'baton.workflow_id',
   STEP_ID: 'baton.step_id',
+  ATTEMPT: 'baton.attempt',
 } as const;
 
 /** The tracer used for producer and consumer spans (a no-op until an SDK is registered). */
@@ -33,4 +39,25 @@ export function tracer(): Tracer {
 export function defaultDestinationTemplate(subject: string): string {
   const tokens = subject.split('.');
   return tokens.length > 3 ? `${tokens.slice(0, 3).join('.')}.*` : subject;
+}
+
+const BATON_HEADER_ATTRIBUTES: readonly (readonly [string, string])[] = [
+  [MessagingAttr.EXECUTION_ID, Headers.EXECUTION_ID],
+  [MessagingAttr.WORKFLOW_ID, Headers.WORKFLOW_ID],
+  [MessagingAttr.STEP_ID, Headers.STEP_ID],
+];
+
+/**
+ * `baton.execution_id`, `baton.workflow_id`, `baton.step_id` and `baton.attempt` (a number) from the
+ * `Baton-*` headers the orchestrator sets; absent headers give no attribute.
+ */
+export function batonAttributes(hdrs: MsgHdrs | undefined): Record<string, string | number> {
+  const attrs: Record<string, string | number> = {};
+  for (const [attr, header] of BATON_HEADER_ATTRIBUTES) {
+    const value = headerValue(hdrs, header);
+    if (value !== undefined) attrs[attr] = value;
+  }
+  const attempt = headerValue(hdrs, Headers.ATTEMPT);
+  if (attempt !== undefined && /^\d+$/.test(attempt)) attrs[MessagingAttr.ATTEMPT] = Number(attempt);
+  return attrs;
 }

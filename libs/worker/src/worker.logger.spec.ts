@@ -1,3 +1,6 @@
+import { context, trace } from '@opentelemetry/api';
+import { node } from '@opentelemetry/sdk-node';
+
 import { childLogger, createJsonLogger } from './worker.logger';
 import type { WorkerLogger } from './worker.types';
 
@@ -15,6 +18,35 @@ describe('createJsonLogger', () => {
       taskId: 't1',
       msg: 'careful',
       err: { type: 'TypeError', message: 'bad' },
+    });
+  });
+});
+
+describe('log correlation', () => {
+  const provider = new node.NodeTracerProvider();
+  beforeAll(() => provider.register());
+  afterAll(async () => {
+    await provider.shutdown();
+    trace.disable();
+    context.disable();
+  });
+
+  it('adds trace_id and span_id inside a span and execution_id for an execution', () => {
+    const lines: string[] = [];
+    const log = createJsonLogger('info', { name: 'w' }, (line) => lines.push(line)).child?.({
+      executionId: 'ex-1',
+    });
+    log?.info({}, 'outside');
+    const span = trace.getTracer('t').startSpan('task');
+    context.with(trace.setSpan(context.active(), span), () => log?.info({}, 'inside'));
+    span.end();
+    const [outside, inside] = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(outside).toMatchObject({ execution_id: 'ex-1', msg: 'outside' });
+    expect(outside).not.toHaveProperty('trace_id');
+    expect(inside).toMatchObject({
+      execution_id: 'ex-1',
+      trace_id: span.spanContext().traceId,
+      span_id: span.spanContext().spanId,
     });
   });
 });

@@ -1,3 +1,5 @@
+import { isSpanContextValid, trace } from '@opentelemetry/api';
+
 import type { WorkerLogger } from './worker.types';
 
 const LEVELS = { debug: 20, info: 30, warn: 40, error: 50 } as const;
@@ -5,7 +7,9 @@ type Level = keyof typeof LEVELS;
 
 /**
  * The default logger: one JSON object per line on stdout (pino's shape: `level`, `time`, `msg`, fields),
- * from `minLevel` up. Errors in fields are written as `{ type, message, stack }`.
+ * from `minLevel` up. Errors in fields are written as `{ type, message, stack }`. Lines written inside a
+ * task's span carry `trace_id` and `span_id`; lines about an execution (an `executionId` field or binding)
+ * carry `execution_id`, the name the services' logs use.
  */
 export function createJsonLogger(
   minLevel: Level = 'info',
@@ -19,6 +23,7 @@ export function createJsonLogger(
       const record: Record<string, unknown> = { level: LEVELS[level], time: Date.now(), ...bindings };
       for (const [key, value] of Object.entries(obj))
         record[key] = value instanceof Error ? errorFields(value) : value;
+      Object.assign(record, correlationFields(record));
       if (msg !== undefined) record.msg = msg;
       let line: string;
       try {
@@ -52,4 +57,18 @@ export function childLogger(logger: WorkerLogger, bindings: Record<string, unkno
 function errorFields(err: Error): Record<string, unknown> {
   const code = (err as { code?: unknown }).code;
   return { type: err.name, message: err.message, ...(code === undefined ? {} : { code }), stack: err.stack };
+}
+
+/** `trace_id`/`span_id` of the active span and `execution_id` of the record's `executionId`. */
+function correlationFields(record: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  const spanContext = trace.getActiveSpan()?.spanContext();
+  if (spanContext !== undefined && isSpanContextValid(spanContext)) {
+    out['trace_id'] = spanContext.traceId;
+    out['span_id'] = spanContext.spanId;
+  }
+  if (typeof record['executionId'] === 'string' && record['execution_id'] === undefined) {
+    out['execution_id'] = record['executionId'];
+  }
+  return out;
 }

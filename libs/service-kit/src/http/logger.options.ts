@@ -3,7 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Params } from 'nestjs-pino';
 import type { DestinationStream, LoggerOptions } from 'pino';
 
-import { currentTraceIds } from '@baton/telemetry';
+import { logCorrelationFields } from '@baton/telemetry';
 
 import { redactUrlPassword } from '../config/config.loader';
 import type { LogLevel } from '../config/env.schema';
@@ -26,17 +26,14 @@ function redactStrings(value: unknown): unknown {
 /**
  * pino options shared by every service: JSON lines named `baton-<service>`, secrets redacted (authorization
  * headers, passwords in URLs anywhere in messages or top-level fields), `trace_id`/`span_id` of the active
- * span when tracing is on.
+ * span when tracing is on and `execution_id` of the execution being handled (see `runWithExecution`).
  */
 export function loggerOptions(name: string, level: LogLevel): LoggerOptions {
   return {
     name,
     level,
     redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
-    mixin() {
-      const { traceId, spanId } = currentTraceIds();
-      return traceId === undefined ? {} : { trace_id: traceId, span_id: spanId };
-    },
+    mixin: logCorrelationFields,
     hooks: {
       logMethod(args, method) {
         method.apply(this, args.map(redactStrings) as Parameters<typeof method>);
