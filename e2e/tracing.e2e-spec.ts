@@ -23,18 +23,6 @@ import {
 } from './support/otlp-receiver';
 import { Stack } from './support/stack';
 
-/**
- * Retry and timer steps in the traced workflow: a task whose first attempt fails and is retried per its
- * `retryPolicy` (the retry's backoff timer goes through the scheduler), and a `wait {seconds: 1}` step.
- * Switch on once the orchestrator runs retries and timers through the scheduler.
- */
-const WITH_RETRY_AND_TIMER = process.env['E2E_TRACE_RETRY_TIMER'] === '1';
-/**
- * The orchestrator starts each execution inside `inExecutionSpan` (@baton/telemetry): the root span
- * `execution <workflowId>` is then the ancestor of every step. Switch on once it is wired.
- */
-const WITH_EXECUTION_SPAN = process.env['E2E_TRACE_EXECUTION_SPAN'] === '1';
-
 const WORKER_SERVICE = 'baton-e2e-worker';
 const CALLER_SERVICE = 'e2e-caller';
 const WORKFLOW = 'traced';
@@ -52,18 +40,16 @@ function definition(): WorkflowDefinition {
     { id: 'refuse', type: 'task', action: 'trace.refuse', dependencies: ['check'] },
     { id: 'ship', type: 'task', action: 'trace.ship', dependencies: ['charge'] },
   ];
-  if (WITH_RETRY_AND_TIMER) {
-    steps.push(
-      {
-        id: 'flaky',
-        type: 'task',
-        action: 'trace.flaky',
-        dependencies: ['ship'],
-        retryPolicy: { maxAttempts: 2, initialIntervalMs: 100 },
-      },
-      { id: 'pause', type: 'wait', parameters: { seconds: 1 }, dependencies: ['flaky'] },
-    );
-  }
+  steps.push(
+    {
+      id: 'flaky',
+      type: 'task',
+      action: 'trace.flaky',
+      dependencies: ['ship'],
+      retryPolicy: { maxAttempts: 2, initialIntervalMs: 100 },
+    },
+    { id: 'pause', type: 'wait', parameters: { seconds: 1 }, dependencies: ['flaky'] },
+  );
   return {
     id: WORKFLOW,
     version: 1,
@@ -78,7 +64,7 @@ function expectedAttempts(): [string, number, string][] {
     ['charge', 1, 'trace.charge'],
     ['ship', 1, 'trace.ship'],
   ];
-  if (WITH_RETRY_AND_TIMER) attempts.push(['flaky', 1, 'trace.flaky'], ['flaky', 2, 'trace.flaky']);
+  attempts.push(['flaky', 1, 'trace.flaky'], ['flaky', 2, 'trace.flaky']);
   return attempts;
 }
 
@@ -179,7 +165,7 @@ describe('tracing across every service', () => {
           has('baton-rule-engine') &&
           has('baton-state-store') &&
           has('baton-telemetry') &&
-          (!WITH_RETRY_AND_TIMER || has('baton-scheduler'));
+          has('baton-scheduler');
         return whole && complete ? all : undefined;
       },
       { what: 'the spans of the trace', timeoutMs: 30_000, intervalMs: 200 },
@@ -219,7 +205,7 @@ describe('tracing across every service', () => {
       'baton-state-store',
       'baton-telemetry',
       WORKER_SERVICE,
-      ...(WITH_RETRY_AND_TIMER ? ['baton-scheduler'] : []),
+      'baton-scheduler',
     ]) {
       expect(services).toContain(service);
     }
@@ -280,19 +266,17 @@ describe('tracing across every service', () => {
       );
       expect(result?.attributes['messaging.destination.name']).toBe(`baton.orch.result.${executionId}`);
     }
-    if (WITH_RETRY_AND_TIMER) {
-      const failed = spans.find(
-        (s) =>
-          s.service === WORKER_SERVICE &&
-          s.attributes['baton.step_id'] === 'flaky' &&
-          s.attributes['baton.attempt'] === 1,
-      );
-      expect(failed?.statusCode).toBe(2);
-      // The wait step's timer: set through the scheduler, fired back into the same trace.
-      const fired = spans.filter((s) => s.service === 'baton-scheduler');
-      expect(fired.some((s) => s.kind === OtlpSpanKind.CONSUMER)).toBe(true);
-      expect(fired.some((s) => s.kind === OtlpSpanKind.PRODUCER)).toBe(true);
-    }
+    const failed = spans.find(
+      (s) =>
+        s.service === WORKER_SERVICE &&
+        s.attributes['baton.step_id'] === 'flaky' &&
+        s.attributes['baton.attempt'] === 1,
+    );
+    expect(failed?.statusCode).toBe(2);
+    // The wait step's timer: set through the scheduler, fired back into the same trace.
+    const fired = spans.filter((s) => s.service === 'baton-scheduler');
+    expect(fired.some((s) => s.kind === OtlpSpanKind.CONSUMER)).toBe(true);
+    expect(fired.some((s) => s.kind === OtlpSpanKind.PRODUCER)).toBe(true);
 
     // The decision: requested by the orchestrator, decided by the rule-engine, answered back.
     const decided = spans.find(
@@ -319,19 +303,17 @@ describe('tracing across every service', () => {
       for (const s of consumed) expect(s.attributes['baton.execution_id']).toBe(executionId);
     }
 
-    if (WITH_EXECUTION_SPAN) {
-      const execution = spans.find((s) => s.name === `execution ${WORKFLOW}`);
-      expect(execution?.service).toBe('baton-orchestrator');
-      expect(execution?.attributes).toMatchObject({
-        'baton.execution_id': executionId,
-        'baton.workflow_id': WORKFLOW,
-      });
-      expect(execution?.parentSpanId).toBe(started?.spanId);
-      const descends = (s: ReceivedSpan): boolean => {
-        for (let p = parentOf(s); p; p = parentOf(p)) if (p.spanId === execution?.spanId) return true;
-        return false;
-      };
-      for (const s of spans.filter((x) => x.service === WORKER_SERVICE)) expect(descends(s)).toBe(true);
-    }
+    const execution = spans.find((s) => s.name === `execution ${WORKFLOW}`);
+    expect(execution?.service).toBe('baton-orchestrator');
+    expect(execution?.attributes).toMatchObject({
+      'baton.execution_id': executionId,
+      'baton.workflow_id': WORKFLOW,
+    });
+    expect(execution?.parentSpanId).toBe(started?.spanId);
+    const descends = (s: ReceivedSpan): boolean => {
+      for (let p = parentOf(s); p; p = parentOf(p)) if (p.spanId === execution?.spanId) return true;
+      return false;
+    };
+    for (const s of spans.filter((x) => x.service === WORKER_SERVICE)) expect(descends(s)).toBe(true);
   });
 });

@@ -23,6 +23,8 @@ import type {
   WorkflowDefinition,
 } from '@baton/contracts';
 
+import { inExecutionSpan } from '@baton/telemetry';
+
 import { WorkflowRegistry } from '../definitions/workflow-registry';
 import type { OrchestratorMetrics } from '../orchestrator.metrics';
 import { EXPRESSION_EVALUATOR, ORCHESTRATOR_METRICS, OUTBOX_PUBLISHER } from '../orchestrator.tokens';
@@ -103,12 +105,10 @@ export class ExecutionsService {
     const def = await this.definition(workflowId, request.version);
     const executionId =
       request.executionId === undefined ? randomId() : assertSubjectToken(request.executionId, 'executionId');
-    const { record, created } = await this.runner.start(def, {
-      executionId,
-      input: request.input ?? {},
-      cause: 'api',
-      trace: traceOf(headers),
-    });
+    const { record, created } = await inExecutionSpan(
+      { executionId, workflowId: def.id, version: def.version, cause: 'api', inbound: traceOf(headers) },
+      (trace) => this.runner.start(def, { executionId, input: request.input ?? {}, cause: 'api', trace }),
+    );
     if (!created) this.assertSameWorkflow(record, def, request.version);
     else this.metrics.started(record);
     this.observe(record);
@@ -118,12 +118,22 @@ export class ExecutionsService {
   /** A start command from `baton.orch.start.<workflowId>`. */
   async startFromCommand(command: StartExecutionCommand, headers: Record<string, string[]>): Promise<void> {
     const def = await this.definition(command.workflowId, command.version);
-    const { record, created } = await this.runner.start(def, {
-      executionId: command.executionId,
-      input: command.input,
-      cause: command.cause,
-      trace: traceOf(headers),
-    });
+    const { record, created } = await inExecutionSpan(
+      {
+        executionId: command.executionId,
+        workflowId: def.id,
+        version: def.version,
+        cause: command.cause,
+        inbound: traceOf(headers),
+      },
+      (trace) =>
+        this.runner.start(def, {
+          executionId: command.executionId,
+          input: command.input,
+          cause: command.cause,
+          trace,
+        }),
+    );
     if (created) {
       this.metrics.started(record);
       this.observe(record);
@@ -135,13 +145,24 @@ export class ExecutionsService {
     const matches = this.registry.triggersFor(event.subject);
     for (const match of matches) {
       const start = await startFromTrigger(this.evaluator, match.workflow, match.trigger, match.index, event);
-      const { record, created } = await this.runner.start(match.workflow, {
-        executionId: start.executionId,
-        input: start.input,
-        cause: `event:${event.subject}#${event.streamSequence}`,
-        trace: traceOf(headers),
-        ...(start.error ? { error: start.error } : {}),
-      });
+      const cause = `event:${event.subject}#${event.streamSequence}`;
+      const { record, created } = await inExecutionSpan(
+        {
+          executionId: start.executionId,
+          workflowId: match.workflow.id,
+          version: match.workflow.version,
+          cause,
+          inbound: traceOf(headers),
+        },
+        (trace) =>
+          this.runner.start(match.workflow, {
+            executionId: start.executionId,
+            input: start.input,
+            cause,
+            trace,
+            ...(start.error ? { error: start.error } : {}),
+          }),
+      );
       if (created) {
         this.metrics.started(record);
         this.observe(record);
