@@ -2,6 +2,8 @@ import { z } from 'zod';
 
 import { databaseServiceEnvSchema } from '@baton/service-kit';
 
+import { alertRulesEnv } from '../alerts/alert-rules';
+
 const int = (min: number, max: number, fallback: number) =>
   z.coerce.number().int().min(min).max(max).default(fallback);
 
@@ -17,6 +19,14 @@ export const telemetryEnvSchema = databaseServiceEnvSchema.safeExtend({
   BATON_ANALYTICS_GROUP_DELAY_MS: int(0, 1000, 10),
   /** How long `GET /v1/services` collects `$SRV` replies, in ms. */
   BATON_DISCOVERY_TIMEOUT_MS: int(50, 10_000, 500),
+  /** Alert rules, a JSON array (ADR 0023); unset: the default rules; `[]`: no alerting. */
+  BATON_ALERT_RULES: alertRulesEnv,
+  /** How often the alert rules are evaluated, in ms (0: never). */
+  BATON_ALERT_INTERVAL_MS: z.coerce
+    .number()
+    .int()
+    .refine((v) => v === 0 || (v >= 100 && v <= 3_600_000), { message: 'must be 0 or 100..3600000' })
+    .default(15_000),
 });
 
 export type TelemetryConfig = z.output<typeof telemetryEnvSchema>;

@@ -69,8 +69,13 @@ export function buildOpenApiDocument(app: INestApplication, service: ServiceDesc
   return document;
 }
 
-/** Counts transport outcomes: `baton_messages_processed_total` and `baton_message_processing_seconds`. */
-function outcomeRecorder(metrics: MetricsService): (outcome: MessageOutcome) => void {
+/**
+ * Counts transport outcomes of every durable consumer: `baton_messages_processed_total{durable,outcome}`,
+ * the handler latency histogram `baton_message_processing_seconds{durable,outcome}`,
+ * `baton_message_redeliveries_total{durable}` (deliveries after the first) and
+ * `baton_dead_letters_total{durable,code}` (messages this service stored in BATON_DLQ, by error code).
+ */
+export function outcomeRecorder(metrics: MetricsService): (outcome: MessageOutcome) => void {
   const processed = metrics.counter('messages_processed_total', 'JetStream deliveries by outcome', [
     'durable',
     'outcome',
@@ -79,9 +84,21 @@ function outcomeRecorder(metrics: MetricsService): (outcome: MessageOutcome) => 
     'durable',
     'outcome',
   ]);
+  const redeliveries = metrics.counter(
+    'message_redeliveries_total',
+    'JetStream deliveries after the first of a message (redeliveries), by durable consumer',
+    ['durable'],
+  );
+  const deadLetters = metrics.counter(
+    'dead_letters_total',
+    'Messages stored in BATON_DLQ by this service, by durable consumer and error code',
+    ['durable', 'code'],
+  );
   return (o) => {
     processed.inc({ durable: o.durable, outcome: o.outcome });
     duration.observe({ durable: o.durable, outcome: o.outcome }, o.durationMs / 1000);
+    if (o.deliveryCount > 1) redeliveries.inc({ durable: o.durable });
+    if (o.outcome === 'dead') deadLetters.inc({ durable: o.durable, code: o.errorCode ?? 'INTERNAL' });
   };
 }
 
