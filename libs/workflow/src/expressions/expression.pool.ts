@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 
 import { BatonError, ErrorCode } from '@baton/contracts';
 
@@ -44,6 +45,34 @@ interface Slot {
   state: 'empty' | 'starting' | 'idle' | 'busy';
   job: Job | undefined;
   timer: NodeJS.Timeout | undefined;
+  /** When the running job was sent, and the child's CPU time then (ms; undefined where unreadable). */
+  sentAt?: number;
+  cpuAtSend?: number | undefined;
+}
+
+/** A job is killed after this many times its time limit on the wall clock, however starved the machine. */
+const WALL_CAP_FACTOR = 20;
+/** Clock ticks per second of /proc/<pid>/stat times (USER_HZ, 100 on Linux). */
+const USER_HZ = 100;
+
+/**
+ * CPU time (user + system, ms) a process has used, from /proc/<pid>/stat; undefined where unreadable.
+ * The time limit is on CPU time, so a machine too busy to run the evaluator does not fail an expression that
+ * is not looping.
+ */
+export function processCpuMs(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name (which may hold spaces) start after the last ')'.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const utime = Number(fields[11]);
+    const stime = Number(fields[12]);
+    if (!Number.isFinite(utime) || !Number.isFinite(stime)) return undefined;
+    return ((utime + stime) * 1000) / USER_HZ;
+  } catch {
+    return undefined;
+  }
 }
 
 interface ChildReply {
@@ -85,6 +114,11 @@ export class EvaluatorPool {
   }
 
   /** Processes killed or lost while running a job, since creation. */
+  /** Process ids of the running evaluator processes. @internal (tests) */
+  get pids(): number[] {
+    return [...this.live].map((c) => c.pid).filter((pid): pid is number => pid !== undefined);
+  }
+
   get restarts(): number {
     return this.replaced;
   }
@@ -183,6 +217,8 @@ export class EvaluatorPool {
     const child = slot.child as ChildProcess;
     slot.state = 'busy';
     slot.job = job;
+    slot.sentAt = Date.now();
+    slot.cpuAtSend = processCpuMs(child.pid);
     slot.timer = setTimeout(
       () => this.expire(slot, child),
       this.options.timeoutMs + this.options.killGraceMs,
@@ -214,6 +250,17 @@ export class EvaluatorPool {
   /** The running job overran its deadline: kill the process, fail the job, refill the slot on demand. */
   private expire(slot: Slot, child: ChildProcess): void {
     if (slot.child !== child || slot.job === undefined) return;
+    const limit = this.options.timeoutMs + this.options.killGraceMs;
+    const cpuNow = processCpuMs(child.pid);
+    const wall = Date.now() - (slot.sentAt ?? 0);
+    if (slot.cpuAtSend !== undefined && cpuNow !== undefined && wall < limit * WALL_CAP_FACTOR) {
+      const used = cpuNow - slot.cpuAtSend;
+      if (used < limit) {
+        // Starved, not looping: give it the CPU time it has not had yet (at least 10 ms more).
+        slot.timer = setTimeout(() => this.expire(slot, child), Math.max(10, limit - used));
+        return;
+      }
+    }
     const job = slot.job;
     this.detach(slot);
     child.kill('SIGKILL');
