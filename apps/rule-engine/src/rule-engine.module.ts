@@ -8,7 +8,7 @@ import { ruleRepositoryProvider, storageProvider } from './database/database.pro
 import { DecisionsHandler } from './decisions/decisions.handler';
 import { RuleEngineMetrics } from './rule-engine.metrics';
 import { RuleChangeListener, RuleChangePublisher } from './rules/rule-changes';
-import { RuleSetCache } from './rules/rule-set';
+import { PinnedRuleSets, RuleSetCache } from './rules/rule-set';
 import { RulesController } from './rules/rules.controller';
 import { RulesEndpoints } from './rules/rules.endpoints';
 import { RulesService } from './rules/rules.service';
@@ -29,10 +29,23 @@ import { RulesService } from './rules/rules.service';
       inject: [RuleRepository, BATON_CONFIG, RuleEngineMetrics],
       useFactory: (repository: RuleRepository, config: RuleEngineConfig, metrics: RuleEngineMetrics) =>
         new RuleSetCache(async (category) => {
-          const rules = (await repository.list({ category })).filter((r) => r.enabled);
+          // Rules first: a change committed between the two reads then makes the set look newer than
+          // it is, which sends pinned evaluations to the history (correct), never the other way round.
+          const rules = await repository.list({ category });
+          const changedAt = await repository.categoryChangedAt(category);
+          metrics.compiled();
+          return { rules: rules.filter((r) => r.enabled), changedAt };
+        }, config.BATON_RULES_CACHE_TTL_MS),
+    },
+    {
+      provide: PinnedRuleSets,
+      inject: [RuleRepository, RuleEngineMetrics],
+      useFactory: (repository: RuleRepository, metrics: RuleEngineMetrics) =>
+        new PinnedRuleSets(async (category, asOf) => {
+          const rules = await repository.categoryAsOf(category, asOf);
           metrics.compiled();
           return rules;
-        }, config.BATON_RULES_CACHE_TTL_MS),
+        }),
     },
     RuleChangePublisher,
     RuleChangeListener,

@@ -271,6 +271,61 @@ describe('rule-engine rules (integration)', () => {
     expect((await http(a.base, 'POST', '/v1/rules/nope/evaluate', { facts: {} })).status).toBe(404);
   });
 
+  it('evaluates a category as it was at a time (asOf), the way a pinned decision does', async () => {
+    await http(a.base, 'POST', '/v1/rules', rule('pin-main', 5, 'approve', 0, 'pinning'));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const started = new Date().toISOString();
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    await http(a.base, 'PUT', '/v1/rules/pin-main', rule('pin-main', 5, 'reject', 0, 'pinning'));
+    await http(a.base, 'POST', '/v1/rules', rule('pin-later', 9, 'review', 0, 'pinning'));
+    const facts = { order: { total: 10 } };
+
+    const latest = await http(a.base, 'POST', '/v1/rules/evaluate', { category: 'pinning', facts });
+    expect(latest.body).toMatchObject({
+      outcome: 'review',
+      rules: [
+        { id: 'pin-later', version: 1 },
+        { id: 'pin-main', version: 2 },
+      ],
+    });
+    // Both instances answer from the version history for a time before the change.
+    for (const base of [a.base, b.base]) {
+      const pinned = await http(base, 'POST', '/v1/rules/evaluate', {
+        category: 'pinning',
+        facts,
+        asOf: started,
+      });
+      expect(pinned).toEqual({
+        status: 200,
+        body: {
+          outcome: 'approve',
+          rules: [
+            {
+              id: 'pin-main',
+              version: 1,
+              priority: 5,
+              satisfied: true,
+              event: { type: 'approve', params: { by: 'pin-main' } },
+            },
+          ],
+        },
+      });
+    }
+    const now = await http(a.base, 'POST', '/v1/rules/evaluate', {
+      category: 'pinning',
+      facts,
+      asOf: new Date().toISOString(),
+    });
+    expect(now.body).toMatchObject({ outcome: 'review' });
+    const bad = await http<{ error: { message: string } }>(a.base, 'POST', '/v1/rules/evaluate', {
+      category: 'pinning',
+      facts,
+      asOf: 'yesterday',
+    });
+    expect(bad.status).toBe(400);
+    expect(JSON.stringify(bad.body)).toContain('asOf');
+  });
+
   it('mirrors the API over NATS request-reply', async () => {
     const request = async (name: string, body: unknown) => {
       const msg = await nc.request(`baton.api.rule-engine.${name}`, JSON.stringify(body), { timeout: 5_000 });

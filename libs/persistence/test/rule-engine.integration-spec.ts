@@ -93,4 +93,48 @@ describe('rule-engine persistence', () => {
     expect((await rules.list({ category: 'list' })).map((r) => r.id)).toEqual(['l-high', 'l-low']);
     expect((await rules.getMany(['l-low', 'nope', 'l-high'])).map((r) => r.id)).toEqual(['l-high', 'l-low']);
   });
+
+  it('reads a category as it was at a time, and when it last changed', async () => {
+    const tick = () => new Promise((resolve) => setTimeout(resolve, 20));
+    expect(await rules.categoryChangedAt('pin')).toBeNull();
+    await rules.create(def('p-a', { category: 'pin', priority: 2, actions: [{ type: 'approve' }] }));
+    await rules.create(def('p-moved', { category: 'pin', priority: 1 }));
+    await rules.create(def('p-gone', { category: 'pin', priority: 0 }));
+    await tick();
+    const before = new Date();
+    await tick();
+    await rules.update(def('p-a', { category: 'pin', priority: 2, actions: [{ type: 'reject' }] }));
+    await rules.create(def('p-new', { category: 'pin', priority: 9 }));
+    await rules.remove('p-gone');
+    await tick();
+    const afterChanges = new Date();
+    await tick();
+    await rules.update(def('p-moved', { category: 'elsewhere', priority: 1 }));
+    await rules.update(def('p-off', { category: 'pin' })); // unknown: no version
+    const moved = await rules.versions('p-moved');
+
+    const then = await rules.categoryAsOf('pin', before);
+    expect(then.map((r) => [r.id, r.version, r.actions[0]?.type])).toEqual([
+      ['p-a', 1, 'approve'],
+      ['p-moved', 1, 'approve'],
+      ['p-gone', 1, 'approve'],
+    ]);
+    expect((await rules.categoryAsOf('pin', afterChanges)).map((r) => [r.id, r.version])).toEqual([
+      ['p-new', 1],
+      ['p-a', 2],
+      ['p-moved', 1],
+    ]);
+    expect((await rules.categoryAsOf('pin', new Date())).map((r) => r.id)).toEqual(['p-new', 'p-a']);
+    expect((await rules.categoryAsOf('elsewhere', new Date())).map((r) => r.id)).toEqual(['p-moved']);
+    expect(await rules.categoryAsOf('pin', new Date(0))).toEqual([]);
+    // Moving p-moved out of `pin` changed `pin` too.
+    expect((await rules.categoryChangedAt('pin'))?.toISOString()).toBe(moved?.[1]?.recordedAt);
+    expect((await rules.categoryChangedAt('elsewhere'))?.toISOString()).toBe(moved?.[1]?.recordedAt);
+  });
+
+  it('leaves disabled versions out of a category as of a time', async () => {
+    await rules.create(def('d-1', { category: 'dis', enabled: false }));
+    await rules.create(def('d-2', { category: 'dis' }));
+    expect((await rules.categoryAsOf('dis', new Date())).map((r) => r.id)).toEqual(['d-2']);
+  });
 });

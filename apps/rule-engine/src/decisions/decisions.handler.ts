@@ -42,7 +42,11 @@ export class DecisionsHandler {
     const startedAt = new Date().toISOString();
     let result: TaskResult;
     try {
-      const decision = await this.rules.evaluate({ category: request.action, facts: request.input ?? {} });
+      const decision = await this.rules.evaluate({
+        category: request.action,
+        facts: request.input ?? {},
+        ...(request.rulesAsOf !== undefined ? { asOf: request.rulesAsOf } : {}),
+      });
       result = {
         ...resultBase(request, startedAt),
         status: 'completed',
@@ -55,6 +59,7 @@ export class DecisionsHandler {
             satisfied: r.satisfied,
             ...(r.event ? { event: r.event } : {}),
           })),
+          ...(request.rulesAsOf !== undefined ? { rulesAsOf: request.rulesAsOf } : {}),
         },
       };
     } catch (err) {
@@ -109,6 +114,12 @@ export function parseRequest(data: unknown): TaskMessage {
   if (typeof r.replyTo !== 'string' || !r.replyTo.startsWith('baton.orch.result.')) problems.push('replyTo');
   if (r.input !== undefined && (typeof r.input !== 'object' || r.input === null || Array.isArray(r.input))) {
     problems.push('input (facts object)');
+  }
+  if (
+    r.rulesAsOf !== undefined &&
+    (typeof r.rulesAsOf !== 'string' || Number.isNaN(Date.parse(r.rulesAsOf)))
+  ) {
+    problems.push('rulesAsOf (ISO date-time)');
   }
   if (problems.length > 0) throw invalid(problems.map((p) => `missing or invalid ${p}`));
   return r as TaskMessage;

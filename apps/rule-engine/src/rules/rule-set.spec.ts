@@ -1,6 +1,6 @@
 import type { StoredRule } from '@baton/persistence';
 
-import { CompiledRuleSet, RuleSetCache } from './rule-set';
+import { CompiledRuleSet, PinnedRuleSets, RuleSetCache } from './rule-set';
 
 function rule(id: string, priority: number, type: string, min: number): StoredRule {
   return {
@@ -50,7 +50,7 @@ describe('RuleSetCache', () => {
     const cache = new RuleSetCache(
       (category) => {
         loads.push(category);
-        return Promise.resolve([rule(`r${loads.length}`, 1, 'approve', 0)]);
+        return Promise.resolve({ rules: [rule(`r${loads.length}`, 1, 'approve', 0)], changedAt: null });
       },
       1_000,
       () => now,
@@ -74,12 +74,64 @@ describe('RuleSetCache', () => {
   it('does not keep a failed load', async () => {
     let fail = true;
     const cache = new RuleSetCache(
-      () => (fail ? Promise.reject(new Error('db down')) : Promise.resolve([])),
+      () => (fail ? Promise.reject(new Error('db down')) : Promise.resolve({ rules: [], changedAt: null })),
       60_000,
     );
     await expect(cache.get('c')).rejects.toThrow('db down');
     fail = false;
     expect((await cache.get('c')).rules).toEqual([]);
+  });
+});
+
+describe('PinnedRuleSets', () => {
+  const changedAt = new Date('2026-03-01T12:00:00.000Z');
+  const current = new CompiledRuleSet([rule('now', 1, 'reject', 0)], changedAt);
+
+  it('serves executions started after the last change from the current set, without loading', async () => {
+    const loads: string[] = [];
+    const pinned = new PinnedRuleSets((category, asOf) => {
+      loads.push(`${category}@${asOf.toISOString()}`);
+      return Promise.resolve([]);
+    });
+    expect(await pinned.get('c', changedAt, current)).toBe(current);
+    expect(await pinned.get('c', new Date('2026-03-02T00:00:00.000Z'), current)).toBe(current);
+    const never = new CompiledRuleSet([], null);
+    expect(await pinned.get('c', new Date(0), never)).toBe(never);
+    expect(loads).toEqual([]);
+  });
+
+  it('loads the set of an earlier time once, and evaluates with it', async () => {
+    const loads: string[] = [];
+    const pinned = new PinnedRuleSets((category, asOf) => {
+      loads.push(`${category}@${asOf.toISOString()}`);
+      return Promise.resolve([rule('then', 1, 'approve', 0)]);
+    });
+    const asOf = new Date('2026-02-01T00:00:00.000Z');
+    const then = await pinned.get('c', asOf, current);
+    expect(await pinned.get('c', asOf, current)).toBe(then);
+    expect((await then.evaluate({ total: 1 })).outcome).toBe('approve');
+    expect((await current.evaluate({ total: 1 })).outcome).toBe('reject');
+    expect(loads).toEqual(['c@2026-02-01T00:00:00.000Z']);
+  });
+
+  it('keeps at most its capacity, dropping the least recently used, and no failed load', async () => {
+    let fail = false;
+    const pinned = new PinnedRuleSets(
+      () => (fail ? Promise.reject(new Error('db down')) : Promise.resolve([])),
+      2,
+    );
+    const at = (day: number) => new Date(Date.UTC(2026, 0, day));
+    const first = await pinned.get('c', at(1), current);
+    await pinned.get('c', at(2), current);
+    expect(await pinned.get('c', at(1), current)).toBe(first);
+    await pinned.get('c', at(3), current);
+    expect(pinned.size).toBe(2);
+    expect(await pinned.get('c', at(1), current)).toBe(first);
+    fail = true;
+    await expect(pinned.get('c', at(4), current)).rejects.toThrow('db down');
+    expect(pinned.size).toBe(1);
+    fail = false;
+    expect(await pinned.get('c', at(1), current)).toBe(first);
   });
 });
 

@@ -79,7 +79,14 @@ export class CompiledRuleSet {
   private queue: Promise<unknown> = Promise.resolve();
   readonly rules: readonly StoredRule[];
 
-  constructor(rules: readonly StoredRule[]) {
+  /**
+   * @param changedAt when the rules of the set's category last changed (null: never, or not known), so a
+   *   pinned evaluation can tell whether this set is also the one that was current at its time.
+   */
+  constructor(
+    rules: readonly StoredRule[],
+    readonly changedAt: Date | null = null,
+  ) {
     this.rules = [...rules].sort(byPriority);
     this.engine = registerOperators(new Engine([], { allowUndefinedFacts: true, pathResolver: resolvePath }));
     for (const rule of this.rules) {
@@ -116,8 +123,14 @@ export class CompiledRuleSet {
   }
 }
 
+/** The enabled rules of a category, and when the category last changed. */
+export interface LoadedCategory {
+  rules: StoredRule[];
+  changedAt: Date | null;
+}
+
 /** Loads the enabled rules of a category. */
-export type CategoryLoader = (category: string) => Promise<StoredRule[]>;
+export type CategoryLoader = (category: string) => Promise<LoadedCategory>;
 
 interface CacheEntry {
   generation: number;
@@ -148,7 +161,7 @@ export class RuleSetCache {
     const entry = this.entries.get(category);
     if (entry && entry.generation === generation && this.now() - entry.loadedAt < this.ttlMs)
       return entry.set;
-    const set = this.load(category).then((rules) => new CompiledRuleSet(rules));
+    const set = this.load(category).then(({ rules, changedAt }) => new CompiledRuleSet(rules, changedAt));
     const fresh: CacheEntry = { generation, loadedAt: this.now(), set };
     this.entries.set(category, fresh);
     set.catch(() => {
@@ -178,5 +191,51 @@ export class RuleSetCache {
 
   private generationOf(category: string): number {
     return this.epoch * 1_000_000 + (this.generations.get(category) ?? 0);
+  }
+}
+
+/** Loads the enabled rules of a category as they were at a time. */
+export type CategoryAsOfLoader = (category: string, asOf: Date) => Promise<StoredRule[]>;
+
+/**
+ * Rule sets for pinned evaluations (an execution stays on the rules current when it started). The
+ * current set serves every execution that started after the category last changed; only an execution
+ * that started before a change needs the set of its time, loaded from the version history and kept in a
+ * small LRU (those sets never change: history is append-only).
+ */
+export class PinnedRuleSets {
+  private readonly sets = new Map<string, Promise<CompiledRuleSet>>();
+
+  constructor(
+    private readonly loadAsOf: CategoryAsOfLoader,
+    private readonly capacity = 256,
+  ) {}
+
+  /** The set to evaluate for `asOf`, given the category's current set. */
+  get(category: string, asOf: Date, current: CompiledRuleSet): Promise<CompiledRuleSet> {
+    if (current.changedAt === null || asOf.getTime() >= current.changedAt.getTime()) {
+      return Promise.resolve(current);
+    }
+    const key = `${category}@${asOf.toISOString()}`;
+    const cached = this.sets.get(key);
+    if (cached) {
+      this.sets.delete(key);
+      this.sets.set(key, cached);
+      return cached;
+    }
+    const set = this.loadAsOf(category, asOf).then((rules) => new CompiledRuleSet(rules, null));
+    this.sets.set(key, set);
+    set.catch(() => {
+      if (this.sets.get(key) === set) this.sets.delete(key);
+    });
+    while (this.sets.size > this.capacity) {
+      const oldest = this.sets.keys().next().value as string;
+      this.sets.delete(oldest);
+    }
+    return set;
+  }
+
+  get size(): number {
+    return this.sets.size;
   }
 }

@@ -99,6 +99,13 @@ export class EvaluateRequestDto {
 
   @ApiProperty({ type: 'object', additionalProperties: true, example: { order: { total: 1200 } } })
   facts!: Record<string, unknown>;
+
+  @ApiPropertyOptional({
+    format: 'date-time',
+    description:
+      'With a category: evaluate the rules as they were at this time (what a pinned decision step does)',
+  })
+  asOf?: string;
 }
 
 /** A rule's event. */

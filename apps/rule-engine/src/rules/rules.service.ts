@@ -6,7 +6,7 @@ import type { RuleChange, RuleVersion, StoredRule } from '@baton/persistence';
 
 import { EvaluationKind, RuleEngineMetrics } from '../rule-engine.metrics';
 import { RuleChangePublisher } from './rule-changes';
-import { CompiledRuleSet, type Decision, RuleSetCache, eventOf } from './rule-set';
+import { CompiledRuleSet, type Decision, PinnedRuleSets, RuleSetCache, eventOf } from './rule-set';
 import type { RuleEvent } from './rule-set';
 import { isRuleId, validateRule } from './rule.validation';
 
@@ -36,6 +36,15 @@ function notFound(id: string): BatonError {
   return new BatonError(ErrorCode.NOT_FOUND, `rule ${id} not found`, { retryable: false });
 }
 
+function asOfOf(value: unknown): Date | undefined {
+  if (value === undefined) return undefined;
+  const at = typeof value === 'string' ? new Date(value) : undefined;
+  if (at === undefined || Number.isNaN(at.getTime())) {
+    throw badRequest('asOf', 'must be an ISO 8601 date-time');
+  }
+  return at;
+}
+
 function idOf(params: unknown): string {
   const id = isObject(params) ? params.id : undefined;
   if (!isRuleId(id)) throw badRequest('id', 'must be a rule id ([a-z0-9-]+, at most 128 characters)');
@@ -62,6 +71,7 @@ export class RulesService {
   constructor(
     @Inject(RuleRepository) private readonly repository: RuleRepository,
     @Inject(RuleSetCache) private readonly cache: RuleSetCache,
+    @Inject(PinnedRuleSets) private readonly pinned: PinnedRuleSets,
     @Inject(RuleChangePublisher) private readonly changes: RuleChangePublisher,
     @Inject(RuleEngineMetrics) private readonly metrics: RuleEngineMetrics,
   ) {}
@@ -141,12 +151,15 @@ export class RulesService {
 
   /**
    * `POST /v1/rules/evaluate` / `rules.evaluate`: `{ category, facts }` evaluates the enabled rules of the
-   * category (compiled and cached); `{ ruleIds, facts }` the named rules (`NOT_FOUND` naming unknown ids).
+   * category (compiled and cached); with `asOf` (an ISO time) the rules as they were then, which is how a
+   * decision step stays on the rules current when its execution started. `{ ruleIds, facts }` evaluates
+   * the named rules (`NOT_FOUND` naming unknown ids).
    */
   async evaluate(params: unknown): Promise<Decision> {
     if (!isObject(params)) throw badRequest('', 'request must be an object { category | ruleIds, facts }');
     for (const key of Object.keys(params)) {
-      if (!['category', 'ruleIds', 'facts'].includes(key)) throw badRequest(key, 'is not a known field');
+      if (!['category', 'ruleIds', 'facts', 'asOf'].includes(key))
+        throw badRequest(key, 'is not a known field');
     }
     const facts = factsOf(params);
     const { category, ruleIds } = params;
@@ -157,10 +170,14 @@ export class RulesService {
       if (typeof category !== 'string' || !SUBJECT_TOKEN.test(category)) {
         throw badRequest('category', 'must be a token of [A-Za-z0-9_-]');
       }
-      return this.metrics.evaluation(EvaluationKind.CATEGORY, async () =>
-        (await this.cache.get(category)).evaluate(facts),
-      );
+      const asOf = asOfOf(params.asOf);
+      return this.metrics.evaluation(EvaluationKind.CATEGORY, async () => {
+        const current = await this.cache.get(category);
+        const set = asOf === undefined ? current : await this.pinned.get(category, asOf, current);
+        return set.evaluate(facts);
+      });
     }
+    if (params.asOf !== undefined) throw badRequest('asOf', 'applies to a category only');
     if (
       !Array.isArray(ruleIds) ||
       ruleIds.length === 0 ||

@@ -164,6 +164,49 @@ export class RuleRepository {
     return rows.length === 0 ? null : rows.map(toVersion);
   }
 
+  /**
+   * When the rules of `category` last changed: the latest version recorded in it, or moving a rule out of
+   * it. Null when the category never had a rule. Compared with an execution's `rulesAsOf` to tell whether
+   * its pinned rules are still the current ones.
+   */
+  async categoryChangedAt(category: string): Promise<Date | null> {
+    const rows = await this.read<{ changed_at: Date | null }>(
+      `reading when category ${category} changed`,
+      `SELECT max(v.recorded_at) AS changed_at FROM rule_versions v
+        WHERE v.category = $1
+           OR EXISTS (SELECT 1 FROM rule_versions p
+                       WHERE p.rule_id = v.rule_id AND p.version = v.version - 1 AND p.category = $1)`,
+      [category],
+    );
+    return rows[0]?.changed_at ?? null;
+  }
+
+  /**
+   * The enabled rules of `category` as they were at `asOf`: for every rule, its latest version recorded
+   * at or before then, kept when that version was live, enabled and in the category. Highest priority
+   * first, then by id.
+   */
+  async categoryAsOf(category: string, asOf: Date): Promise<StoredRule[]> {
+    const rows = await this.read<VersionRow>(
+      `reading rules of category ${category} as of ${asOf.toISOString()}`,
+      `SELECT ${VERSION_COLUMNS} FROM (
+         SELECT DISTINCT ON (rule_id) ${VERSION_COLUMNS} FROM rule_versions
+          WHERE recorded_at <= $2
+            AND rule_id IN (SELECT rule_id FROM rule_versions WHERE category = $1)
+          ORDER BY rule_id, version DESC
+       ) AS current
+       WHERE operation <> 'delete' AND enabled AND category = $1
+       ORDER BY priority DESC, rule_id`,
+      [category, asOf],
+    );
+    return rows.map((row) => ({
+      ...definitionOf(row, row.rule_id),
+      version: row.version,
+      createdAt: row.recorded_at.toISOString(),
+      updatedAt: row.recorded_at.toISOString(),
+    }));
+  }
+
   private async lockLive(m: EntityManager, id: string): Promise<RuleRow | null> {
     const rows = rowsOf<RuleRow>(
       await m.query(`SELECT ${RULE_COLUMNS} FROM rules WHERE id = $1 AND deleted_at IS NULL FOR UPDATE`, [
