@@ -139,6 +139,118 @@ describe('decision steps', () => {
     expect(new Set(skipped)).toEqual(new Set(['charge', 'review']));
   });
 
+  it('keeps a running execution on the rules of its start; `rules: latest` follows the change', async () => {
+    const created = await stack.http('rule-engine', 'POST', '/v1/rules', {
+      id: 'pin-rule',
+      name: 'Pinned rule',
+      category: 'pin-policy',
+      priority: 1,
+      condition: { all: [{ fact: 'total', operator: 'greaterThan', value: 0 }] },
+      actions: [{ type: 'approve' }],
+    });
+    expect(created.status).toBe(201);
+    const flow = (id: string, rules?: 'latest'): WorkflowDefinition =>
+      ({
+        id,
+        version: 1,
+        ...(rules ? { rules } : {}),
+        steps: [
+          { id: 'hold', type: 'wait', parameters: { signal: 'go', timeoutSeconds: 600 } },
+          {
+            id: 'decide',
+            type: 'decision',
+            action: 'pin-policy',
+            parameters: { total: '{% $input.total %}' },
+            dependencies: ['hold'],
+            branches: { approve: ['charge'], reject: ['refuse'], default: ['charge'] },
+          },
+          { id: 'charge', type: 'task', action: 'pay.charge', dependencies: ['decide'] },
+          { id: 'refuse', type: 'task', action: 'pay.refuse', dependencies: ['decide'] },
+        ],
+      }) as WorkflowDefinition;
+    for (const def of [flow('pinned-flow'), flow('latest-flow', 'latest')]) {
+      expect((await stack.http('orchestrator', 'POST', '/v1/workflows', def)).status).toBe(201);
+    }
+    for (const [workflow, id] of [
+      ['pinned-flow', 'pin-old'],
+      ['latest-flow', 'pin-latest'],
+    ]) {
+      const started = await stack.http('orchestrator', 'POST', `/v1/workflows/${workflow}/executions`, {
+        executionId: id,
+        input: { total: 10 },
+      });
+      expect(started.status).toBe(202);
+      await waitFor(
+        async () => {
+          const res = await stack.http<Live>('orchestrator', 'GET', `/v1/executions/${id}`);
+          return res.body.steps?.['hold']?.status === 'RUNNING' || res.body.status === 'WAITING'
+            ? true
+            : undefined;
+        },
+        { what: `${id} waiting for its signal` },
+      );
+    }
+    // The rule changes while both executions wait.
+    const changed = await stack.http('rule-engine', 'PUT', '/v1/rules/pin-rule', {
+      id: 'pin-rule',
+      name: 'Pinned rule',
+      category: 'pin-policy',
+      priority: 1,
+      condition: { all: [{ fact: 'total', operator: 'greaterThan', value: 0 }] },
+      actions: [{ type: 'reject' }],
+    });
+    expect(changed.status).toBe(200);
+    const finished = async (id: string): Promise<Live> => {
+      expect((await stack.http('orchestrator', 'POST', `/v1/executions/${id}/signals/go`, {})).status).toBe(
+        202,
+      );
+      return waitFor(
+        async () => {
+          const res = await stack.http<Live>('orchestrator', 'GET', `/v1/executions/${id}`);
+          return res.body.status === 'COMPLETED' || res.body.status === 'FAILED' ? res.body : undefined;
+        },
+        { what: `${id} finished` },
+      );
+    };
+    const pinned = await finished('pin-old');
+    expect(pinned.steps['decide']?.output).toMatchObject({
+      outcome: 'approve',
+      rules: [{ id: 'pin-rule', version: 1 }],
+      rulesAsOf: expect.any(String),
+    });
+    expect(pinned.steps['charge']?.status).toBe('COMPLETED');
+    expect(pinned.steps['refuse']?.status).toBe('SKIPPED');
+
+    const latest = await finished('pin-latest');
+    expect(latest.steps['decide']?.output).toMatchObject({
+      outcome: 'reject',
+      rules: [{ id: 'pin-rule', version: 2 }],
+    });
+    expect(latest.steps['decide']?.output).not.toHaveProperty('rulesAsOf');
+    expect(latest.steps['refuse']?.status).toBe('COMPLETED');
+
+    // An execution started after the change is pinned to the new version.
+    const started = await stack.http('orchestrator', 'POST', '/v1/workflows/pinned-flow/executions', {
+      executionId: 'pin-new',
+      input: { total: 10 },
+    });
+    expect(started.status).toBe(202);
+    await waitFor(
+      async () => {
+        const res = await stack.http<Live>('orchestrator', 'GET', '/v1/executions/pin-new');
+        return res.body.steps?.['hold']?.status === 'RUNNING' || res.body.status === 'WAITING'
+          ? true
+          : undefined;
+      },
+      { what: 'pin-new waiting for its signal' },
+    );
+    const fresh = await finished('pin-new');
+    expect(fresh.steps['decide']?.output).toMatchObject({
+      outcome: 'reject',
+      rules: [{ id: 'pin-rule', version: 2 }],
+    });
+  });
+
   it('refuses a decision whose category is not a single token', async () => {
     const res = await stack.http<{ error: { details: { path: string; rule: string }[] } }>(
       'orchestrator',

@@ -12,6 +12,7 @@ export class OrchestratorMetrics {
   private readonly failedTotal: Counter<'workflow'>;
   private readonly stepSeconds: Histogram<'action' | 'status'>;
   private readonly stepAttempts: Histogram<'action'>;
+  private readonly triggerSkippedTotal: Counter<'workflow'>;
 
   constructor(registry: Registry) {
     this.startedTotal = new Counter({
@@ -53,6 +54,12 @@ export class OrchestratorMetrics {
       buckets: [1, 2, 3, 5, 10, 20],
       registers: [registry],
     });
+    this.triggerSkippedTotal = new Counter({
+      name: 'baton_trigger_condition_skipped_total',
+      help: 'Events that matched a trigger subject but not its condition, so started nothing, by workflow',
+      labelNames: ['workflow'],
+      registers: [registry],
+    });
     this.transitionSeconds = new Histogram({
       name: 'baton_transition_duration_seconds',
       help: 'Time to apply one task result: load, compute, compare-and-set write and publish',
@@ -70,6 +77,11 @@ export class OrchestratorMetrics {
       this.stepSeconds.observe(labels, Math.max(0, finished - started) / 1000);
     }
     this.stepAttempts.observe({ action }, step.attempt);
+  }
+
+  /** An event matched a trigger's subject, not its condition. */
+  triggerSkipped(workflow: string): void {
+    this.triggerSkippedTotal.inc({ workflow });
   }
 
   started(record: ExecutionRecord): void {

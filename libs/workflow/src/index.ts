@@ -16,3 +16,22 @@ export type {
   ExpressionEvaluatorStats,
   ExpressionFailureReason,
 } from './expressions/expression.evaluator';
+export {
+  CONDITION_LIMITS,
+  CompiledCondition,
+  FACT_PATH,
+  conditionEngine,
+  conditionProblems,
+  resolvePath,
+} from './conditions/condition';
+export {
+  BUILT_IN_OPERATORS,
+  CUSTOM_OPERATORS,
+  MAX_MATCH_INPUT_LENGTH,
+  MAX_REGEX_LENGTH,
+  OPERATORS,
+  OPERATOR_EVALUATORS,
+  parseMoment,
+  regexProblem,
+  registerOperators,
+} from './conditions/operators';

@@ -11,7 +11,7 @@ export const EXECUTABLE_STEP_TYPES: readonly string[] = [
 
 /**
  * Features of a valid definition that this orchestrator cannot run yet (parallel and subworkflow steps;
- * trigger conditions; cron triggers). Registering such a definition is refused with a
+ * cron triggers). Registering such a definition is refused with a
  * 422 naming each one, rather than accepted and failed at run time.
  */
 export function unsupportedFeatures(def: WorkflowDefinition): ErrorDetail[] {
@@ -38,12 +38,6 @@ export function unsupportedFeatures(def: WorkflowDefinition): ErrorDetail[] {
         path: `/triggers/${i}/type`,
         message: 'cron triggers are not supported yet',
         rule: 'unsupportedTrigger',
-      });
-    } else if (trigger.condition !== undefined) {
-      problems.push({
-        path: `/triggers/${i}/condition`,
-        message: 'trigger conditions are not supported yet',
-        rule: 'unsupportedCondition',
       });
     }
   });

@@ -3,7 +3,7 @@ import type { KV, KvEntry } from '@nats-io/kv';
 
 import { BatonError, ErrorCode, subjectMatches } from '@baton/contracts';
 import type { EventTrigger, RegisteredWorkflow, WorkflowDefinition } from '@baton/contracts';
-import { definitionDigest } from '@baton/workflow';
+import { CompiledCondition, definitionDigest } from '@baton/workflow';
 
 import { isWrongLastSequence } from '../executions/execution-store';
 
@@ -13,6 +13,8 @@ export interface TriggerMatch {
   workflow: WorkflowDefinition;
   trigger: EventTrigger;
   index: number;
+  /** The trigger's condition over `{ event, subject }`, compiled once; absent when it has none. */
+  condition?: CompiledCondition;
 }
 
 interface Versioned {
@@ -174,7 +176,18 @@ export class WorkflowRegistry {
   triggersFor(subject: string): TriggerMatch[] {
     this.eventTriggers ??= this.list().flatMap((workflow) =>
       (workflow.definition.triggers ?? []).flatMap((trigger, index) =>
-        trigger.type === 'event' ? [{ workflow: workflow.definition, trigger, index }] : [],
+        trigger.type === 'event'
+          ? [
+              {
+                workflow: workflow.definition,
+                trigger,
+                index,
+                ...(trigger.condition !== undefined
+                  ? { condition: new CompiledCondition(trigger.condition) }
+                  : {}),
+              },
+            ]
+          : [],
       ),
     );
     return this.eventTriggers.filter((m) => subjectMatches(m.trigger.subject, subject));

@@ -5,13 +5,12 @@ import type { JsMsg } from '@nats-io/jetstream';
 import { KvWatchInclude } from '@nats-io/kv';
 import type { KV, KvEntry } from '@nats-io/kv';
 import type { NatsConnection, QueuedIterator } from '@nats-io/nats-core';
-import { Engine } from 'json-rules-engine';
-import type { TopLevelCondition } from 'json-rules-engine';
 
 import { PROTOCOL_VERSION, Streams, Subjects, subjectMatches } from '@baton/contracts';
 import type { OrchestratorEventMatch } from '@baton/contracts';
 import { NATS_CONNECTION } from '@baton/service-kit';
 import { JetStreamPublisher } from '@baton/transport-jetstream';
+import { CompiledCondition } from '@baton/workflow';
 
 import { WAITS_KV } from '../orchestrator.tokens';
 import type { EventWaitEntry } from './execution-engine';
@@ -23,7 +22,7 @@ interface IndexedWait {
   entry: EventWaitEntry;
   sinceMs: number;
   /** Compiled condition; absent when the wait has none. */
-  engine?: Engine;
+  condition?: CompiledCondition;
 }
 
 /** What a user's event looks like to the matcher. */
@@ -91,7 +90,7 @@ export class EventWaitsIndex implements OnApplicationBootstrap, OnApplicationShu
       wait = {
         entry: value,
         sinceMs: Date.parse(value.since),
-        ...(value.condition !== undefined ? { engine: compile(value.condition) } : {}),
+        ...(value.condition !== undefined ? { condition: new CompiledCondition(value.condition) } : {}),
       };
     } catch (err) {
       this.logger.warn(`wait ${entry.key} is unreadable and ignored: ${String(err)}`);
@@ -132,10 +131,9 @@ export class EventWaitsIndex implements OnApplicationBootstrap, OnApplicationShu
     const { entry } = wait;
     if (event.storedAtMs < wait.sinceMs) return false;
     if (!subjectMatches(entry.subject, event.subject)) return false;
-    if (wait.engine) {
+    if (wait.condition) {
       try {
-        const { events } = await wait.engine.run({ event: event.payload, subject: event.subject });
-        if (events.length === 0) return false;
+        if (!(await wait.condition.holds({ event: event.payload, subject: event.subject }))) return false;
       } catch {
         return false;
       }
@@ -179,11 +177,4 @@ function eventOf(msg: JsMsg): MatchedEvent {
     payload = msg.string();
   }
   return { subject: msg.subject, payload, streamSequence: msg.seq, storedAtMs: storedAt(msg) };
-}
-
-/** One rule holding the wait's condition: it fires when the condition holds. */
-export function compile(condition: unknown): Engine {
-  const engine = new Engine([], { allowUndefinedFacts: true });
-  engine.addRule({ conditions: condition as TopLevelCondition, event: { type: 'match' } });
-  return engine;
 }

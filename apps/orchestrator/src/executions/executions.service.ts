@@ -26,6 +26,7 @@ import type {
 import { inExecutionSpan } from '@baton/telemetry';
 
 import { WorkflowRegistry } from '../definitions/workflow-registry';
+import type { TriggerMatch } from '../definitions/workflow-registry';
 import type { OrchestratorMetrics } from '../orchestrator.metrics';
 import { EXPRESSION_EVALUATOR, ORCHESTRATOR_METRICS, OUTBOX_PUBLISHER } from '../orchestrator.tokens';
 import { MAX_BUFFERED_SIGNALS, decodeTaskToken } from './execution-engine';
@@ -144,6 +145,7 @@ export class ExecutionsService {
   async startFromEvent(event: InboundEvent, headers: Record<string, string[]>): Promise<void> {
     const matches = this.registry.triggersFor(event.subject);
     for (const match of matches) {
+      if (match.condition && !(await this.conditionHolds(match, event))) continue;
       const start = await startFromTrigger(this.evaluator, match.workflow, match.trigger, match.index, event);
       const cause = `event:${event.subject}#${event.streamSequence}`;
       const { record, created } = await inExecutionSpan(
@@ -173,6 +175,25 @@ export class ExecutionsService {
           );
         }
       }
+    }
+  }
+
+  /**
+   * Whether an event trigger's condition holds for `event` (facts `{ event, subject }`). A condition that
+   * cannot be evaluated for this event (a fact of an unexpected shape) does not hold; that is logged.
+   */
+  private async conditionHolds(match: TriggerMatch, event: InboundEvent): Promise<boolean> {
+    try {
+      const holds = await match.condition!.holds({ event: event.payload, subject: event.subject });
+      if (!holds) this.metrics.triggerSkipped(match.workflow.id);
+      return holds;
+    } catch (err) {
+      this.metrics.triggerSkipped(match.workflow.id);
+      this.logger.warn(
+        { workflow_id: match.workflow.id, subject: event.subject, err },
+        `trigger ${match.index} condition could not be evaluated; the event does not start ${match.workflow.id}`,
+      );
+      return false;
     }
   }
 

@@ -1,9 +1,7 @@
-import { Engine } from 'json-rules-engine';
-import type { TopLevelCondition } from 'json-rules-engine';
+import type { Engine, TopLevelCondition } from 'json-rules-engine';
 
 import type { StoredRule } from '@baton/persistence';
-
-import { registerOperators } from './operators';
+import { conditionEngine } from '@baton/workflow';
 
 /** The event of a rule: its first action. */
 export interface RuleEvent {
@@ -28,31 +26,7 @@ export interface Decision {
   rules: RuleEvaluation[];
 }
 
-const pathSegments = new Map<string, (string | number)[]>();
-const MAX_CACHED_PATHS = 10_000;
-
-/**
- * Resolves the JSONPaths rules may use (`$.a.b`, `$.items[0].price`: validated at write time) without a
- * general JSONPath engine: the segments of each path are parsed once. Undefined when a step is missing.
- */
-export function resolvePath(value: unknown, path: string): unknown {
-  let segments = pathSegments.get(path);
-  if (segments === undefined) {
-    segments = [...path.matchAll(/\.([^.[\]]+)|\[(\d+)\]/g)].map((m) =>
-      m[2] === undefined ? m[1] : Number(m[2]),
-    );
-    if (pathSegments.size >= MAX_CACHED_PATHS) pathSegments.clear();
-    pathSegments.set(path, segments);
-  }
-  let current = value;
-  for (const segment of segments) {
-    if (current === null || typeof current !== 'object') return undefined;
-    current = Object.prototype.hasOwnProperty.call(current, segment)
-      ? (current as Record<string | number, unknown>)[segment]
-      : undefined;
-  }
-  return current;
-}
+export { resolvePath } from '@baton/workflow';
 
 /** The outcome when no rule is satisfied. */
 export const DEFAULT_OUTCOME = 'default';
@@ -88,7 +62,7 @@ export class CompiledRuleSet {
     readonly changedAt: Date | null = null,
   ) {
     this.rules = [...rules].sort(byPriority);
-    this.engine = registerOperators(new Engine([], { allowUndefinedFacts: true, pathResolver: resolvePath }));
+    this.engine = conditionEngine();
     for (const rule of this.rules) {
       this.byId.set(rule.id, rule);
       this.engine.addRule({

@@ -1,7 +1,6 @@
 import { type ErrorDetail, SUBJECT_TOKEN, validationError } from '@baton/contracts';
 import type { RuleDefinition } from '@baton/persistence';
-
-import { OPERATORS, parseMoment, regexProblem } from './operators';
+import { CONDITION_LIMITS, conditionProblems } from '@baton/workflow';
 
 /** Rule ids: lower-case letters, digits and `-`, at most {@link MAX_RULE_ID_LENGTH}. */
 export const RULE_ID = /^[a-z0-9-]+$/;
@@ -11,15 +10,12 @@ export const RULE_LIMITS = {
   name: 200,
   description: 2_000,
   category: 64,
-  fact: 128,
   actionType: 64,
   actions: 16,
-  conditions: 200,
-  depth: 10,
+  ...CONDITION_LIMITS,
   priority: 1_000_000,
 } as const;
-/** A JSONPath into a fact: `$.a.b`, `$.items[0].price`. */
-export const FACT_PATH = /^\$(?:\.[A-Za-z_$][A-Za-z0-9_$-]*|\[\d{1,6}\])+$/;
+export { FACT_PATH } from '@baton/workflow';
 
 const RULE_KEYS = new Set([
   'id',
@@ -31,7 +27,6 @@ const RULE_KEYS = new Set([
   'priority',
   'enabled',
 ]);
-const LEAF_KEYS = new Set(['fact', 'operator', 'value', 'path']);
 const ACTION_KEYS = new Set(['type', 'params']);
 
 const isObject = (v: unknown): v is Record<string, unknown> =>
@@ -93,7 +88,7 @@ export function validateRule(body: unknown, idFromPath?: string): RuleDefinition
     add('/enabled', 'must be a boolean', 'type');
 
   if (body.condition === undefined) add('/condition', 'is required', 'required');
-  else checkTopLevel(body.condition, '/condition', add);
+  else problems.push(...conditionProblems(body.condition, '/condition'));
 
   checkActions(body.actions, add);
 
@@ -124,129 +119,6 @@ function text(body: Record<string, unknown>, key: string, max: number, required:
   } else if (typeof v !== 'string' || (required && v.trim().length === 0) || v.length > max) {
     add(`/${key}`, `must be a ${required ? 'non-empty ' : ''}string of at most ${max} characters`, 'type');
   }
-}
-
-function checkTopLevel(node: unknown, path: string, add: Add): void {
-  if (!isObject(node) || !['all', 'any', 'not'].some((k) => k in node)) {
-    add(path, 'must be an object with exactly one of all, any, not', 'nesting');
-    return;
-  }
-  const counter = { n: 0 };
-  checkNode(node, path, 1, counter, add);
-  if (counter.n > RULE_LIMITS.conditions) {
-    add(path, `must hold at most ${RULE_LIMITS.conditions} conditions (has ${counter.n})`, 'maxConditions');
-  }
-}
-
-function checkNode(node: unknown, path: string, depth: number, counter: { n: number }, add: Add): void {
-  if (!isObject(node)) {
-    add(path, 'must be a condition object', 'nesting');
-    return;
-  }
-  if (depth > RULE_LIMITS.depth) {
-    add(path, `nests deeper than ${RULE_LIMITS.depth} levels`, 'maxDepth');
-    return;
-  }
-  const combinators = ['all', 'any', 'not'].filter((k) => k in node);
-  if (combinators.length > 1) {
-    add(path, `must have exactly one of all, any, not (has ${combinators.join(', ')})`, 'nesting');
-    return;
-  }
-  if (combinators.length === 1) {
-    const key = combinators[0];
-    for (const other of Object.keys(node)) {
-      if (other !== key) add(`${path}/${other}`, 'is not a known field', 'unknown');
-    }
-    const inner = node[key];
-    if (key === 'not') {
-      checkNode(inner, `${path}/not`, depth + 1, counter, add);
-    } else if (!Array.isArray(inner) || inner.length === 0) {
-      add(`${path}/${key}`, 'must be a non-empty array of conditions', 'nesting');
-    } else {
-      inner.forEach((child, i) => checkNode(child, `${path}/${key}/${i}`, depth + 1, counter, add));
-    }
-    return;
-  }
-  counter.n++;
-  checkLeaf(node, path, add);
-}
-
-function checkLeaf(node: Record<string, unknown>, path: string, add: Add): void {
-  for (const key of Object.keys(node)) {
-    if (!LEAF_KEYS.has(key)) add(`${path}/${key}`, 'is not a known field', 'unknown');
-  }
-  const { fact, operator, path: factPath } = node;
-  if (fact === undefined) add(`${path}/fact`, 'is required', 'required');
-  else if (typeof fact !== 'string' || fact.length === 0 || fact.length > RULE_LIMITS.fact) {
-    add(`${path}/fact`, `must be a non-empty string of at most ${RULE_LIMITS.fact} characters`, 'type');
-  }
-  if (
-    factPath !== undefined &&
-    (typeof factPath !== 'string' || factPath.length > 256 || !FACT_PATH.test(factPath))
-  ) {
-    add(`${path}/path`, 'must be a JSONPath like $.a.b or $.items[0].price', 'path');
-  }
-  if (!('value' in node)) add(`${path}/value`, 'is required', 'required');
-  if (operator === undefined) {
-    add(`${path}/operator`, 'is required', 'required');
-    return;
-  }
-  if (typeof operator !== 'string' || !OPERATORS.has(operator)) {
-    add(`${path}/operator`, `must be one of ${[...OPERATORS].join(', ')}`, 'unknownOperator');
-    return;
-  }
-  if ('value' in node) checkValue(operator, node.value, `${path}/value`, add);
-}
-
-function checkValue(operator: string, value: unknown, path: string, add: Add): void {
-  if (isObject(value) && 'fact' in value) {
-    add(path, 'must be a literal (fact references are not supported)', 'type');
-    return;
-  }
-  switch (operator) {
-    case 'in':
-    case 'notIn':
-      if (!Array.isArray(value)) add(path, `must be an array for ${operator}`, 'type');
-      return;
-    case 'lessThan':
-    case 'lessThanInclusive':
-    case 'greaterThan':
-    case 'greaterThanInclusive':
-      if (typeof value !== 'number') add(path, `must be a number for ${operator}`, 'type');
-      return;
-    case 'matches': {
-      if (typeof value !== 'string') {
-        add(path, 'must be a regular expression string for matches', 'type');
-        return;
-      }
-      const problem = regexProblem(value);
-      if (problem !== undefined) add(path, problem, 'regex');
-      return;
-    }
-    case 'before':
-    case 'after':
-      if (parseMoment(value) === undefined) {
-        add(path, `must be an ISO-8601 date, date-time or time of day (HH:MM[:SS]) for ${operator}`, 'type');
-      }
-      return;
-    case 'between': {
-      const ok =
-        Array.isArray(value) &&
-        value.length === 2 &&
-        ((typeof value[0] === 'number' && typeof value[1] === 'number' && value[0] <= value[1]) ||
-          betweenMoments(value[0], value[1]));
-      if (!ok) add(path, 'must be [min, max] of numbers or of ISO-8601 dates/times, min <= max', 'type');
-      return;
-    }
-    default:
-      return;
-  }
-}
-
-function betweenMoments(min: unknown, max: unknown): boolean {
-  const [lo, hi] = [parseMoment(min), parseMoment(max)];
-  if (!lo || !hi || lo.kind !== hi.kind) return false;
-  return lo.kind === 'date' && hi.kind === 'date' ? lo.ms <= hi.ms : (min as string) <= (max as string);
 }
 
 function checkActions(actions: unknown, add: Add): void {

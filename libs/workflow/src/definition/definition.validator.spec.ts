@@ -338,7 +338,11 @@ describe('validateDefinition', () => {
         { until: '2030-01-01T09:00:00.5+02:00' },
         { until: '{% $input.deadline %}' },
         { signal: 'reviewed', timeoutSeconds: 86400 },
-        { event: 'events.payment.*', condition: { all: [] }, timeoutSeconds: 60 },
+        {
+          event: 'events.payment.*',
+          condition: { all: [{ fact: 'event', path: '$.orderId', operator: 'equal', value: 'o-1' }] },
+          timeoutSeconds: 60,
+        },
       ])('accepts %j', (parameters) => {
         const result = validateDefinition(wait(parameters));
         if (!result.ok) throw new Error(JSON.stringify(result.errors));
@@ -413,6 +417,69 @@ describe('validateDefinition', () => {
         const result = validateDefinition(withTrigger(t));
         if (!result.ok) throw new Error(`${JSON.stringify(t)}: ${JSON.stringify(result.errors)}`);
       }
+    });
+
+    it('accepts a condition over the event and its subject, with the rule-engine operators', () => {
+      const condition = {
+        all: [
+          { fact: 'event', path: '$.total', operator: 'between', value: [1, 100] },
+          { fact: 'subject', operator: 'matches', value: '^events\\.order\\.' },
+          { not: { fact: 'event', path: '$.country', operator: 'in', value: ['XX'] } },
+        ],
+      };
+      const result = validateDefinition(withTrigger({ type: 'event', subject: 'events.order.*', condition }));
+      if (!result.ok) throw new Error(JSON.stringify(result.errors));
+    });
+
+    it('names every problem of a trigger condition by its path', () => {
+      const def = withTrigger({
+        type: 'event',
+        subject: 'events.order.*',
+        condition: {
+          all: [
+            { fact: 'event', path: '$.total', operator: 'greaterThanish', value: 1 },
+            { fact: 'order', operator: 'equal', value: 1 },
+            { fact: 'event', path: 'total', operator: 'equal', value: 1 },
+            { any: [] },
+          ],
+        },
+      });
+      expectProblem(def, '/triggers/0/condition/all/0/operator', 'unknownOperator');
+      expectProblem(def, '/triggers/0/condition/all/2/path', 'path');
+      expectProblem(def, '/triggers/0/condition/all/3/any', 'nesting');
+      expectProblem(
+        withTrigger({
+          type: 'event',
+          subject: 'events.x',
+          condition: { all: [{ fact: 'order', operator: 'equal', value: 1 }] },
+        }),
+        '/triggers/0/condition/all/0/fact',
+        'unknownFact',
+      );
+      expectProblem(
+        withTrigger({ type: 'event', subject: 'events.x', condition: { fact: 'event' } }),
+        '/triggers/0/condition',
+        'nesting',
+      );
+    });
+
+    it('checks the condition of a wait for an event the same way', () => {
+      expectProblem(
+        variant(
+          (d) =>
+            (d.steps[1] = {
+              id: 'b',
+              type: 'wait',
+              dependencies: ['a'],
+              parameters: {
+                event: 'events.x',
+                condition: { all: [{ fact: 'event', operator: 'near', value: 1 }] },
+              },
+            }),
+        ),
+        '/steps/1/parameters/condition/all/0/operator',
+        'unknownOperator',
+      );
     });
 
     it.each(['orders.created', 'events', 'events.>.x', 'events..x', '>'])('rejects subject %j', (subject) => {

@@ -14,6 +14,7 @@ import {
 } from '@baton/contracts';
 import type { ErrorDetail, WorkflowDefinition } from '@baton/contracts';
 
+import { conditionProblems } from '../conditions/condition';
 import {
   checkExpressionSyntax,
   expressionBody,
@@ -251,6 +252,11 @@ function checkFields(doc: unknown, errors: Problems): void {
         'must be a subject pattern under events.> (e.g. events.order.created)',
       );
     }
+    if (t.type === 'event' && t.condition !== undefined) {
+      for (const p of conditionProblems(t.condition, `${at}/condition`, { facts: CONDITION_FACTS })) {
+        errors.add(p.path, p.rule ?? 'condition', p.message);
+      }
+    }
     if (typeof t.key === 'string' && !isExpression(t.key)) {
       errors.addValue(`${at}/key`, 'expressionRequired', 'must be an expression {% ... %}');
     }
@@ -391,6 +397,9 @@ function checkAction(s: Record<string, unknown>, at: string, errors: Problems): 
 
 const WAIT_KINDS = ['seconds', 'until', 'signal', 'event'] as const;
 
+/** The facts of trigger and event-wait conditions: the event's payload and its subject. */
+const CONDITION_FACTS = ['event', 'subject'] as const;
+
 function checkWait(p: Record<string, unknown>, at: string, errors: Problems): void {
   const kinds = WAIT_KINDS.filter((k) => p[k] !== undefined);
   if (kinds.length !== 1) {
@@ -403,6 +412,10 @@ function checkWait(p: Record<string, unknown>, at: string, errors: Problems): vo
   }
   if (p.condition !== undefined && p.event === undefined) {
     errors.addValue(`${at}/condition`, 'waitKind', 'condition applies only to a wait for an event');
+  } else if (p.condition !== undefined) {
+    for (const problem of conditionProblems(p.condition, `${at}/condition`, { facts: CONDITION_FACTS })) {
+      errors.add(problem.path, problem.rule ?? 'condition', problem.message);
+    }
   }
   const positive = (v: unknown): boolean => (typeof v === 'number' ? v > 0 : isExpression(v));
   if (
