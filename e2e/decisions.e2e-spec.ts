@@ -2,6 +2,7 @@ import type { WorkflowDefinition } from '@baton/contracts';
 import { waitFor } from '@baton/testing';
 
 import { Stack } from './support/stack';
+import { listExecutions, waitForTerminal } from './support/workflows';
 
 interface Live {
   status: string;
@@ -249,6 +250,86 @@ describe('decision steps', () => {
       outcome: 'reject',
       rules: [{ id: 'pin-rule', version: 2 }],
     });
+  });
+
+  it('starts a workflow from an event only when its trigger condition holds', async () => {
+    const def: WorkflowDefinition = {
+      id: 'big-orders',
+      version: 1,
+      triggers: [
+        {
+          type: 'event',
+          subject: 'events.order.placed',
+          condition: {
+            all: [
+              { fact: 'event', path: '$.total', operator: 'greaterThan', value: 100 },
+              { not: { fact: 'event', path: '$.country', operator: 'in', value: ['XX', 'YY'] } },
+              { fact: 'subject', operator: 'matches', value: '^events\\.order\\.' },
+            ],
+          },
+          input: "{% { 'orderId': $event.id, 'total': $event.total } %}",
+          key: '{% $event.id %}',
+        },
+      ],
+      steps: [
+        { id: 'charge', type: 'task', action: 'pay.charge', parameters: { orderId: '{% $input.orderId %}' } },
+      ],
+    };
+    expect((await stack.http('orchestrator', 'POST', '/v1/workflows', def)).status).toBe(201);
+    const js = await stack.js();
+    await js.publish('events.order.placed', JSON.stringify({ id: 'small', total: 50, country: 'PT' }));
+    await js.publish('events.order.placed', JSON.stringify({ id: 'blocked', total: 500, country: 'XX' }));
+    await js.publish('events.order.placed', JSON.stringify({ id: 'big', total: 500, country: 'PT' }));
+    await js.publish('events.order.placed', JSON.stringify({ id: 'no-total', country: 'PT' }));
+
+    const [started] = await waitForTerminal(stack, 'big-orders', 1);
+    expect(started).toMatchObject({ status: 'COMPLETED' });
+    // The three events whose condition does not hold were taken and started nothing.
+    let metrics = '';
+    await waitFor(
+      async () => {
+        const res = await stack.http<string>('orchestrator', 'GET', '/metrics');
+        metrics = res.body;
+        return /baton_trigger_condition_skipped_total\{workflow="big-orders"[^}]*\} 3\b/.test(res.body)
+          ? true
+          : undefined;
+      },
+      { what: 'three events skipped by the trigger condition' },
+    ).catch((err: Error) => {
+      const lines = metrics.split('\n').filter((l) => l.includes('trigger_condition'));
+      throw new Error(`${err.message}; metrics: ${lines.join(' | ') || '(none)'}`);
+    });
+    const all = await listExecutions(stack, 'big-orders');
+    expect(all).toHaveLength(1);
+    const live = await stack.http<{ input: unknown }>(
+      'orchestrator',
+      'GET',
+      `/v1/executions/${all[0]!.executionId}`,
+    );
+    expect(live.body.input).toEqual({ orderId: 'big', total: 500 });
+
+    const bad = await stack.http<{ error: { details: { path: string; rule: string }[] } }>(
+      'orchestrator',
+      'POST',
+      '/v1/workflows',
+      {
+        ...def,
+        id: 'bad-condition',
+        triggers: [
+          {
+            type: 'event',
+            subject: 'events.order.placed',
+            condition: { all: [{ fact: 'event', path: '$.total', operator: 'biggerThan', value: 1 }] },
+          },
+        ],
+      },
+    );
+    expect(bad.status).toBe(422);
+    expect(bad.body.error.details).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ path: '/triggers/0/condition/all/0/operator', rule: 'unknownOperator' }),
+      ]),
+    );
   });
 
   it('refuses a decision whose category is not a single token', async () => {

@@ -3,6 +3,7 @@ import type { TopLevelCondition } from 'json-rules-engine';
 
 import type { ErrorDetail } from '@baton/contracts';
 
+import { isExpression } from '../expressions/expression';
 import { OPERATORS, parseMoment, regexProblem, registerOperators } from './operators';
 
 /**
@@ -36,10 +37,18 @@ type Add = (path: string, message: string, rule: string) => void;
 export function conditionProblems(
   condition: unknown,
   path: string,
-  options: { facts?: readonly string[] } = {},
+  options: {
+    /** The facts a condition may name; any fact when absent. */
+    facts?: readonly string[];
+    /** Values may be `{% %}` expressions, evaluated before the condition is used (event waits). */
+    expressionValues?: boolean;
+  } = {},
 ): ErrorDetail[] {
   const problems: ErrorDetail[] = [];
-  const add: Add = (p, message, rule) => problems.push({ path: p, message, rule });
+  const add: Add = (p, message, rule) => {
+    if (options.expressionValues && p.endsWith('/value') && isExpression(valueAt(condition, path, p))) return;
+    problems.push({ path: p, message, rule });
+  };
   checkTopLevel(condition, path, add);
   const allowed = options.facts;
   if (allowed !== undefined && problems.length === 0) {
@@ -50,6 +59,16 @@ export function conditionProblems(
     });
   }
   return problems;
+}
+
+/** The value at JSON pointer `pointer` (which starts with `base`, the pointer of `root`). */
+function valueAt(root: unknown, base: string, pointer: string): unknown {
+  let current = root;
+  for (const token of pointer.slice(base.length).split('/').filter(Boolean)) {
+    if (current === null || typeof current !== 'object') return undefined;
+    current = (current as Record<string, unknown>)[token];
+  }
+  return current;
 }
 
 /** Calls `visit` with every leaf of a structurally valid condition and its pointer. */

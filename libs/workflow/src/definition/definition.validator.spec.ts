@@ -463,6 +463,36 @@ describe('validateDefinition', () => {
       );
     });
 
+    it('accepts expressions as the values of a wait condition, evaluated when the wait starts', () => {
+      const def = variant(
+        (d) =>
+          (d.steps[1] = {
+            id: 'b',
+            type: 'wait',
+            dependencies: ['a'],
+            parameters: {
+              event: 'events.x',
+              condition: {
+                all: [{ fact: 'event', path: '$.n', operator: 'greaterThan', value: '{% $input.n %}' }],
+              },
+            },
+          }),
+      );
+      const result = validateDefinition(def);
+      if (!result.ok) throw new Error(JSON.stringify(result.errors));
+      expectProblem(
+        withTrigger({
+          type: 'event',
+          subject: 'events.x',
+          condition: {
+            all: [{ fact: 'event', path: '$.n', operator: 'greaterThan', value: '{% $input.n %}' }],
+          },
+        }),
+        '/triggers/0/condition/all/0/value',
+        'type',
+      );
+    });
+
     it('checks the condition of a wait for an event the same way', () => {
       expectProblem(
         variant(

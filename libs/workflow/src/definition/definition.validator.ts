@@ -413,7 +413,10 @@ function checkWait(p: Record<string, unknown>, at: string, errors: Problems): vo
   if (p.condition !== undefined && p.event === undefined) {
     errors.addValue(`${at}/condition`, 'waitKind', 'condition applies only to a wait for an event');
   } else if (p.condition !== undefined) {
-    for (const problem of conditionProblems(p.condition, `${at}/condition`, { facts: CONDITION_FACTS })) {
+    for (const problem of conditionProblems(p.condition, `${at}/condition`, {
+      facts: CONDITION_FACTS,
+      expressionValues: true,
+    })) {
       errors.add(problem.path, problem.rule ?? 'condition', problem.message);
     }
   }
