@@ -11,8 +11,9 @@ export const EXECUTABLE_STEP_TYPES: readonly string[] = [
 
 /**
  * Features of a valid definition that this orchestrator cannot run yet (parallel and subworkflow steps;
- * trigger conditions; cron triggers). Registering such a definition is refused with a
- * 422 naming each one, rather than accepted and failed at run time.
+ * trigger conditions). Registering such a definition is refused with a 422 naming each one, rather than
+ * accepted and failed at run time. Cron triggers are run by the scheduler (docs/scheduler.md); their
+ * expression and time zone are checked by the definition validator (`/triggers/<i>/expression`, `/timezone`).
  */
 export function unsupportedFeatures(def: WorkflowDefinition): ErrorDetail[] {
   const problems: ErrorDetail[] = [];
@@ -33,13 +34,7 @@ export function unsupportedFeatures(def: WorkflowDefinition): ErrorDetail[] {
     }
   });
   (def.triggers ?? []).forEach((trigger, i) => {
-    if (trigger.type === 'cron') {
-      problems.push({
-        path: `/triggers/${i}/type`,
-        message: 'cron triggers are not supported yet',
-        rule: 'unsupportedTrigger',
-      });
-    } else if (trigger.condition !== undefined) {
+    if (trigger.type === 'event' && trigger.condition !== undefined) {
       problems.push({
         path: `/triggers/${i}/condition`,
         message: 'trigger conditions are not supported yet',
