@@ -299,8 +299,8 @@ export class ScheduleRepository {
    * Makes the definition-sourced schedules of `workflowId` those of its version `version`: each of
    * `schedules` is inserted or updated (its paused flag and, when expression and time zone are unchanged,
    * its next fire are kept), and the other definition schedules of the workflow from versions up to
-   * `version` are removed. Rows written from a newer version are left alone, so an instance that learns of
-   * versions late cannot bring back older ones.
+   * `version` are removed. Nothing changes when schedules of a newer version exist, so an instance that
+   * learns of versions late cannot bring back older ones (it converges when it learns of the newer one).
    */
   async syncDefinition(
     workflowId: string,
@@ -310,6 +310,11 @@ export class ScheduleRepository {
   ): Promise<DefinitionSyncResult> {
     return guard('sync definition schedules', () =>
       this.ds.transaction(async (em) => {
+        const [newest] = await em.query<{ v: number | null }[]>(
+          `SELECT max(workflow_version) AS v FROM schedules WHERE source = 'definition' AND workflow_id = $1`,
+          [workflowId],
+        );
+        if ((newest?.v ?? 0) > version) return { upserted: 0, removed: 0 };
         let upserted = 0;
         for (const s of schedules) {
           const current = await lockOne(em, s.id);
