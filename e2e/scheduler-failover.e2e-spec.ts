@@ -1,4 +1,4 @@
-import { DeliverPolicy, jetstreamManager } from '@nats-io/jetstream';
+import { AckPolicy, DeliverPolicy, jetstreamManager } from '@nats-io/jetstream';
 
 import { type ScheduleView, Streams, scheduleExecutionId } from '@baton/contracts';
 import { waitFor } from '@baton/testing';
@@ -120,17 +120,24 @@ describe('scheduler failover: two instances, one SIGKILLed', () => {
       { timeoutMs: 120_000, intervalMs: 250, what: `${TIMERS} timers stored in EVENTS` },
     );
     const js = await stack.js();
-    const consumer = await js.consumers.get(Streams.EVENTS, {
-      filter_subjects: [`${TIMER_SUBJECT}.>`],
+    const ci = await jsm.consumers.add(Streams.EVENTS, {
+      filter_subject: `${TIMER_SUBJECT}.>`,
       deliver_policy: DeliverPolicy.All,
+      ack_policy: AckPolicy.None,
+      inactive_threshold: 30_000_000_000,
     });
+    const consumer = await js.consumers.get(Streams.EVENTS, ci.name);
     const stored = new Map<string, number>();
-    const iter = await consumer.fetch({ max_messages: TIMERS + 100, expires: 5_000 });
-    for await (const m of iter) {
+    let total = 0;
+    const messages = await consumer.consume();
+    for await (const m of messages) {
       const id = m.headers?.get('Nats-Msg-Id') ?? '';
       stored.set(id, (stored.get(id) ?? 0) + 1);
-      if (stored.size >= TIMERS && m.info.pending === 0) break;
+      total++;
+      if (m.info.pending === 0 && total >= TIMERS) break;
     }
+    await messages.close();
+    await consumer.delete();
     const expected = Array.from({ length: TIMERS }, (_, n) => `timer:fo-${n}`);
     expect([...stored.keys()].sort()).toEqual([...expected].sort());
     expect([...stored.values()].filter((c) => c !== 1)).toEqual([]);
