@@ -130,7 +130,9 @@ describe('scheduler schedules (integration: own nats-server and database)', () =
     await waitFor(
       async () => {
         const text = await (await fetch(`${base}/metrics`)).text();
-        return /baton_schedule_fires_total\{[^}]*outcome="skipped"[^}]*\} [1-9]/.test(text) ? true : undefined;
+        return /baton_schedule_fires_total\{[^}]*outcome="skipped"[^}]*\} [1-9]/.test(text)
+          ? true
+          : undefined;
       },
       { what: 'a skipped fire' },
     );
@@ -193,7 +195,7 @@ describe('scheduler schedules (integration: own nats-server and database)', () =
           { type: 'cron', expression: version === 1 ? '0 * * * *' : '30 * * * *', timezone: 'Asia/Tokyo' },
         ],
         steps: [{ id: 'a', type: 'task', action: 'it.a' }],
-      } as RegisteredWorkflow['definition'],
+      },
       registeredAt: new Date().toISOString(),
       digest: `d${version}`,
       ...(deleted ? { deleted } : {}),
