@@ -124,6 +124,8 @@ export interface WorkerOptions {
  */
 export class Stack {
   readonly services = new Map<ServiceName, ServiceHandle>();
+  /** Further instances started by {@link startInstance}. */
+  readonly instances: ServiceHandle[] = [];
   readonly workers: ChildHandle[] = [];
   readonly effectsFile: string;
   private readonly tmp: string;
@@ -166,30 +168,48 @@ export class Stack {
 
   async startService(name: ServiceName, env: NodeJS.ProcessEnv = {}): Promise<ServiceHandle> {
     const existing = this.services.get(name);
-    const port = existing?.port ?? (await getFreePort());
-    let handle: ServiceHandle;
-    if (existing) {
-      handle = existing;
-    } else {
-      const child = new ChildHandle(
-        name,
-        path.join(ROOT, 'dist', 'apps', name, 'src', 'main.js'),
-        () => ({
-          ...baseEnv(),
-          NATS_URL: this.nats.url,
-          ...(USES_DATABASE.has(name) ? { DATABASE_URL: this.db.url } : {}),
-          PORT: String(port),
-          LOG_LEVEL: 'warn',
-          ...this.extraEnv,
-          ...handle.startEnv,
-        }),
-        this.nodeArgs,
-      );
-      handle = Object.assign(child, { port, url: `http://127.0.0.1:${port}`, startEnv: {} });
-    }
+    const handle = existing ?? this.serviceHandle(name, name, await getFreePort());
     // Settings for this start (a restart may change them, e.g. switch fault points off).
     handle.startEnv = env;
     this.services.set(name, handle);
+    return this.launch(handle);
+  }
+
+  /**
+   * Starts one more instance of `name` on its own port, beside the one `startService` started (e.g. a
+   * second scheduler for a failover test); it shares the stack's NATS and database and stops with the stack.
+   */
+  async startInstance(name: ServiceName, env: NodeJS.ProcessEnv = {}): Promise<ServiceHandle> {
+    const handle = this.serviceHandle(name, `${name}-${this.instances.length + 2}`, await getFreePort());
+    handle.startEnv = env;
+    this.instances.push(handle);
+    return this.launch(handle);
+  }
+
+  private serviceHandle(name: ServiceName, label: string, port: number): ServiceHandle {
+    const child = new ChildHandle(
+      label,
+      path.join(ROOT, 'dist', 'apps', name, 'src', 'main.js'),
+      () => ({
+        ...baseEnv(),
+        NATS_URL: this.nats.url,
+        ...(USES_DATABASE.has(name) ? { DATABASE_URL: this.db.url } : {}),
+        PORT: String(port),
+        LOG_LEVEL: 'warn',
+        ...this.extraEnv,
+        ...handle.startEnv,
+      }),
+      this.nodeArgs,
+    );
+    const handle: ServiceHandle = Object.assign(child, {
+      port,
+      url: `http://127.0.0.1:${port}`,
+      startEnv: {},
+    });
+    return handle;
+  }
+
+  private async launch(handle: ServiceHandle): Promise<ServiceHandle> {
     handle.start();
     const outcome = await waitFor(
       async () => {
@@ -201,11 +221,11 @@ export class Stack {
           return undefined;
         }
       },
-      { timeoutMs: 60_000, intervalMs: 100, what: `${name} ready` },
+      { timeoutMs: 60_000, intervalMs: 100, what: `${handle.name} ready` },
     ).catch((err: Error) => {
       throw new Error(`${err.message}\n${handle.tail()}`);
     });
-    if (outcome === 'exited') throw new Error(`${name} exited at start:\n${handle.tail()}`);
+    if (outcome === 'exited') throw new Error(`${handle.name} exited at start:\n${handle.tail()}`);
     return handle;
   }
 
@@ -305,7 +325,7 @@ export class Stack {
   async stop(): Promise<void> {
     await this.nc?.close().catch(() => undefined);
     await Promise.all(this.workers.map((w) => w.stop()));
-    await Promise.all([...this.services.values()].map((s) => s.stop()));
+    await Promise.all([...this.services.values(), ...this.instances].map((s) => s.stop()));
     await this.nats.cleanup();
     await this.db.drop().catch(() => undefined);
     rmSync(this.tmp, { recursive: true, force: true });

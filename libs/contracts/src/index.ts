@@ -84,5 +84,9 @@ export {
   WORKER_HEARTBEAT_INTERVAL_MS,
   WorkerSubjects,
   timerMsgId,
+  DEFINITION_SCHEDULE_PREFIX,
+  definitionScheduleId,
+  scheduleCause,
+  scheduleExecutionId,
 } from './scheduler';
-export type { TimerView, WorkerAnnouncement, WorkerGoodbye } from './scheduler';
+export type { ScheduleView, TimerView, WorkerAnnouncement, WorkerGoodbye } from './scheduler';

@@ -1,8 +1,9 @@
 /**
  * Subjects and message bodies of the scheduler's timers and of worker presence (announce, heartbeat,
- * goodbye). Timers: docs/adr/0011-durable-timers.md; presence: docs/scheduler.md.
+ * goodbye). Timers: docs/adr/0011-durable-timers.md; schedules: docs/adr/0017-cron-schedules.md; presence:
+ * docs/scheduler.md.
  */
-import { assertSubjectToken } from './ids';
+import { assertSubjectToken, deterministicId } from './ids';
 
 /** Worker presence subjects (core NATS, not stored: heartbeats repeat). */
 export const WorkerSubjects = {
@@ -70,4 +71,48 @@ export interface TimerView {
   firedAt: string | null;
   cancelledAt: string | null;
   status: 'PENDING' | 'FIRED' | 'CANCELLED';
+}
+
+/** Id of the schedule made from cron trigger `triggerIndex` of workflow `workflowId`: `wf-<workflowId>-<index>`. */
+export function definitionScheduleId(workflowId: string, triggerIndex: number): string {
+  return `wf-${workflowId}-${triggerIndex}`;
+}
+
+/** Ids of schedules created over the API never start with this (it is reserved for definition schedules). */
+export const DEFINITION_SCHEDULE_PREFIX = 'wf-';
+
+/**
+ * Execution id of the fire of schedule `scheduleId` at `fireAt`: the same on every scheduler instance and
+ * every retry, so one fire time starts at most one execution (`cron-` + 26 url-safe characters).
+ */
+export function scheduleExecutionId(scheduleId: string, fireAt: Date): string {
+  return `cron-${deterministicId('cron', scheduleId, fireAt.toISOString())}`;
+}
+
+/** The `cause` of an execution started by a schedule: `cron:<scheduleId>` (see StartExecutionCommand). */
+export function scheduleCause(scheduleId: string): string {
+  return `cron:${scheduleId}`;
+}
+
+/** A schedule as the scheduler's API returns it. */
+export interface ScheduleView {
+  id: string;
+  workflowId: string;
+  /** Null: each fire starts the latest registered version. */
+  workflowVersion: number | null;
+  expression: string;
+  timezone: string;
+  input: unknown;
+  overlap: 'skip' | 'allow';
+  paused: boolean;
+  /** `api`, or `definition` for a cron trigger of a registered workflow (id `wf-<workflowId>-<index>`). */
+  source: 'api' | 'definition';
+  /** ISO-8601; null when the expression never fires again. */
+  nextFireAt: string | null;
+  lastFireAt: string | null;
+  lastExecutionId: string | null;
+  /** Overlap `skip`: the execution of the last fire while it runs (fires meanwhile are skipped). */
+  runningExecutionId: string | null;
+  createdAt: string;
+  updatedAt: string;
 }

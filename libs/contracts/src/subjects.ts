@@ -45,6 +45,8 @@ export const Durables = {
   TELEMETRY_HISTORY: 'telemetry-history',
   RULE_ENGINE_DECISIONS: 'rule-engine-decisions',
   SCHEDULER_REQUESTS: 'scheduler-requests',
+  /** The scheduler's view of finished executions (overlap `skip` of cron schedules). */
+  SCHEDULER_EXECUTIONS: 'scheduler-executions',
 } as const;
 
 export const Subjects = {
@@ -56,6 +58,8 @@ export const Subjects = {
   dlqAll: 'baton.dlq.>',
   decisionsAll: 'baton.decisions.>',
   schedAll: 'baton.sched.>',
+  /** Every execution completion notification: `baton.events.execution.<workflowId>.<status>`. */
+  executionFinishedAll: 'baton.events.execution.>',
   /** Set a durable timer (body {@link TimerSetRequest}); taken by the scheduler's durable `scheduler-requests`. */
   schedTimerSet: 'baton.sched.timers.set',
   /** Cancel a pending timer (body {@link TimerCancelRequest}). */

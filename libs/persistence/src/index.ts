@@ -66,6 +66,15 @@ export { TimerEntity } from './scheduler/entities/timer.entity';
 export { CreateSchedulerTables1795400000000 } from './scheduler/migrations/1795400000000-create-scheduler-tables';
 export { TimerCancelOutcome, TimerRepository } from './scheduler/timer.repository';
 export type { NewTimer, TimerRecord } from './scheduler/timer.repository';
+export { ScheduleEntity } from './scheduler/entities/schedule.entity';
+export { CreateSchedules1797000000000 } from './scheduler/migrations/1797000000000-create-schedules';
+export { ScheduleOverlap, ScheduleRepository, ScheduleSource } from './scheduler/schedule.repository';
+export type {
+  DefinitionSyncResult,
+  NewSchedule,
+  ScheduleAdvance,
+  ScheduleRecord,
+} from './scheduler/schedule.repository';
 
 // telemetry
 export { TELEMETRY_PERSISTENCE } from './telemetry/telemetry.persistence';

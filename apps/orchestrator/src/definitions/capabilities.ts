@@ -10,9 +10,11 @@ export const EXECUTABLE_STEP_TYPES: readonly string[] = [
 ];
 
 /**
- * Features of a valid definition that this orchestrator cannot run yet (parallel and subworkflow steps;
- * cron triggers). Registering such a definition is refused with a
- * 422 naming each one, rather than accepted and failed at run time.
+ * Features of a valid definition that this orchestrator cannot run yet: parallel and subworkflow steps.
+ * Registering such a definition is refused with a 422 naming each one, rather than accepted and failed at
+ * run time. Cron triggers are run by the scheduler (docs/scheduler.md); their expression and time zone are
+ * checked by the definition validator (`/triggers/<i>/expression`, `/timezone`), and trigger conditions
+ * by the same validator (`/triggers/<i>/condition/...`).
  */
 export function unsupportedFeatures(def: WorkflowDefinition): ErrorDetail[] {
   const problems: ErrorDetail[] = [];
@@ -29,15 +31,6 @@ export function unsupportedFeatures(def: WorkflowDefinition): ErrorDetail[] {
         path: `/steps/${i}/action`,
         message: 'a decision names a rule category: one token of [A-Za-z0-9_-]',
         rule: 'ruleCategory',
-      });
-    }
-  });
-  (def.triggers ?? []).forEach((trigger, i) => {
-    if (trigger.type === 'cron') {
-      problems.push({
-        path: `/triggers/${i}/type`,
-        message: 'cron triggers are not supported yet',
-        rule: 'unsupportedTrigger',
       });
     }
   });

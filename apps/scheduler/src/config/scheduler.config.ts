@@ -15,6 +15,10 @@ export const schedulerEnvSchema = databaseServiceEnvSchema.safeExtend({
   BATON_TIMER_POLL_INTERVAL_MS: int(10, 60_000, 1_000),
   /** Most timers claimed and published in one transaction. */
   BATON_TIMER_BATCH_SIZE: int(1, 10_000, 256),
+  /** Longest sleep of the schedule loop: bounds how late schedules created by other instances are noticed. */
+  BATON_SCHEDULE_POLL_INTERVAL_MS: int(10, 60_000, 1_000),
+  /** Most schedules claimed and fired in one transaction. */
+  BATON_SCHEDULE_BATCH_SIZE: int(1, 10_000, 100),
 });
 
 export type SchedulerConfig = z.output<typeof schedulerEnvSchema>;

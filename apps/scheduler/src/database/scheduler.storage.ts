@@ -4,6 +4,7 @@ import type { FactoryProvider, OnApplicationShutdown } from '@nestjs/common';
 import {
   type DataSource,
   SCHEDULER_PERSISTENCE,
+  ScheduleRepository,
   TimerRepository,
   openDatabase,
   probeDatabase,
@@ -50,4 +51,10 @@ export const timerRepositoryProvider: FactoryProvider<TimerRepository> = {
   provide: TimerRepository,
   inject: [SchedulerStorage],
   useFactory: (storage: SchedulerStorage) => new TimerRepository(storage.dataSource),
+};
+
+export const scheduleRepositoryProvider: FactoryProvider<ScheduleRepository> = {
+  provide: ScheduleRepository,
+  inject: [SchedulerStorage],
+  useFactory: (storage: SchedulerStorage) => new ScheduleRepository(storage.dataSource),
 };

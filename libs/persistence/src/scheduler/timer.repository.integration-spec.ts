@@ -40,8 +40,12 @@ describe('TimerRepository (integration: own database)', () => {
   it('migrates to exactly the entities, and reverts', async () => {
     const diff = await ds().driver.createSchemaBuilder().log();
     expect(diff.upQueries.map((q) => q.query)).toEqual([]);
+    expect(await revertLastMigration(ds())).toBe('CreateSchedules1797000000000');
     expect(await revertLastMigration(ds())).toBe('CreateSchedulerTables1795400000000');
-    expect((await runMigrations(ds())).map((m) => m.name)).toEqual(['CreateSchedulerTables1795400000000']);
+    expect((await runMigrations(ds())).map((m) => m.name)).toEqual([
+      'CreateSchedulerTables1795400000000',
+      'CreateSchedules1797000000000',
+    ]);
   });
 
   it('creates idempotently, reads, cancels (fired stays fired)', async () => {

@@ -1,0 +1,191 @@
+import { scheduleExecutionId } from '@baton/contracts';
+import { ScheduleOverlap } from '@baton/persistence';
+import type { ScheduleAdvance, ScheduleRecord } from '@baton/persistence';
+
+import type { Clock } from '../timers/timer.firing';
+import { latestFireAtOrBefore, nextFireAfter } from './schedule-cron';
+
+/** The storage the firing loop needs (ScheduleRepository in production, a fake in unit tests). */
+export interface ScheduleStore {
+  claimDue(
+    now: Date,
+    limit: number,
+    fire: (schedules: ScheduleRecord[]) => Promise<ScheduleAdvance[]>,
+  ): Promise<{ claimed: ScheduleRecord[]; advances: ScheduleAdvance[] }>;
+  nextDueAt(): Promise<Date | null>;
+}
+
+/** One fire that starts an execution. */
+export interface ScheduleFire {
+  schedule: ScheduleRecord;
+  /** The cron time this fire is for (the latest one due, after downtime). */
+  fireAt: Date;
+  /** Derived from `(schedule id, fireAt)`: the same on every instance and every retry. */
+  executionId: string;
+}
+
+/** What a due schedule does now: its advance, and the fire to publish unless it is skipped. */
+export interface FirePlan {
+  advance: ScheduleAdvance;
+  fire?: ScheduleFire;
+}
+
+/**
+ * Plans the fire of a schedule that is due at `now` (`nextFireAt <= now`): it fires once, for the latest
+ * fire time at or before `now` (after downtime the missed times before it are not caught up one by one),
+ * and its next fire is the first time after `now`. With overlap `skip`, a schedule whose previous execution
+ * still runs skips this fire and only advances.
+ */
+export function planFire(schedule: ScheduleRecord, now: Date): FirePlan {
+  const due = schedule.nextFireAt ?? now;
+  const latest = latestFireAtOrBefore(schedule.expression, schedule.timezone, now);
+  const fireAt = latest !== null && latest.getTime() >= due.getTime() ? latest : due;
+  const nextFireAt = nextFireAfter(schedule.expression, schedule.timezone, now);
+  if (schedule.overlap === ScheduleOverlap.SKIP && schedule.runningExecutionId !== null) {
+    return { advance: { id: schedule.id, nextFireAt, firedAt: null, executionId: null, track: false } };
+  }
+  const executionId = scheduleExecutionId(schedule.id, fireAt);
+  return {
+    advance: {
+      id: schedule.id,
+      nextFireAt,
+      firedAt: fireAt,
+      executionId,
+      track: schedule.overlap === ScheduleOverlap.SKIP,
+    },
+    fire: { schedule, fireAt, executionId },
+  };
+}
+
+/** One claimed batch, as reported to {@link ScheduleFiringOptions.onFired}. */
+export interface FiredBatch {
+  started: ScheduleFire[];
+  /** Fires skipped because the previous execution still ran (overlap `skip`). */
+  skipped: number;
+  /** Per started fire: when it was published minus its fire time, in ms. */
+  lagsMs: number[];
+}
+
+/** Tuning of {@link ScheduleFiring}. */
+export interface ScheduleFiringOptions {
+  /** Most schedules per claim transaction. */
+  batchSize: number;
+  /** Longest sleep: schedules created or resumed by other instances are noticed within this bound. */
+  pollIntervalMs: number;
+  /** Sleep after a failed round; default `min(pollIntervalMs, 1000)`. */
+  retryDelayMs?: number;
+  onError?: (err: unknown) => void;
+  onFired?: (batch: FiredBatch) => void;
+}
+
+/**
+ * Fires due schedules: claims them in due order (`FOR UPDATE SKIP LOCKED`), publishes a start command for
+ * each fire (the caller's `publish` uses `Nats-Msg-Id: start:<executionId>`), advances them and commits,
+ * batch after batch until none is due; then sleeps until the next fire, at most `pollIntervalMs`, woken early
+ * by {@link wake} when a schedule firing sooner is created or resumed in this process.
+ */
+export class ScheduleFiring {
+  private running = false;
+  private loop: Promise<void> | undefined;
+  private wakeAt = Number.NEGATIVE_INFINITY;
+  private rerun = false;
+  private interrupt: (() => void) | undefined;
+
+  constructor(
+    private readonly store: ScheduleStore,
+    private readonly publish: (fire: ScheduleFire) => Promise<void>,
+    private readonly clock: Clock,
+    private readonly opts: ScheduleFiringOptions,
+  ) {}
+
+  /** Fires every schedule due now, batch by batch. Returns the fires started. */
+  async fireDue(): Promise<ScheduleFire[]> {
+    const all: ScheduleFire[] = [];
+    for (;;) {
+      const now = new Date(this.clock.now());
+      let started: ScheduleFire[] = [];
+      const { claimed, advances } = await this.store.claimDue(now, this.opts.batchSize, async (schedules) => {
+        const plans = schedules.map((s) => planFire(s, now));
+        started = plans.flatMap((p) => (p.fire ? [p.fire] : []));
+        await Promise.all(started.map((f) => this.publish(f)));
+        return plans.map((p) => p.advance);
+      });
+      if (claimed.length > 0) {
+        this.opts.onFired?.({
+          started,
+          skipped: advances.length - started.length,
+          lagsMs: started.map((f) => now.getTime() - f.fireAt.getTime()),
+        });
+      }
+      all.push(...started);
+      if (claimed.length < this.opts.batchSize) return all;
+    }
+  }
+
+  /** How long to sleep from now: until the next fire, within `0..pollIntervalMs`. */
+  async sleepMs(): Promise<number> {
+    const next = await this.store.nextDueAt();
+    if (next === null) return this.opts.pollIntervalMs;
+    return Math.max(0, Math.min(this.opts.pollIntervalMs, next.getTime() - this.clock.now()));
+  }
+
+  /** One round: fire what is due, then say how long to sleep. */
+  async tick(): Promise<number> {
+    await this.fireDue();
+    return this.sleepMs();
+  }
+
+  /** A schedule next firing at `at` was created or resumed here: wake the loop if it would sleep past it. */
+  wake(at: Date | null): void {
+    if (!this.running || at === null) return;
+    if (this.wakeAt === Number.NEGATIVE_INFINITY) {
+      this.rerun = true;
+    } else if (at.getTime() < this.wakeAt) {
+      this.interrupt?.();
+    }
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.loop = this.run();
+  }
+
+  /** Stops the loop after the current round (a claimed batch is published and committed first). */
+  async stop(): Promise<void> {
+    this.running = false;
+    this.interrupt?.();
+    await this.loop;
+  }
+
+  private async run(): Promise<void> {
+    while (this.running) {
+      this.wakeAt = Number.NEGATIVE_INFINITY;
+      this.rerun = false;
+      let delay: number;
+      try {
+        delay = await this.tick();
+      } catch (err) {
+        this.opts.onError?.(err);
+        delay = this.opts.retryDelayMs ?? Math.min(this.opts.pollIntervalMs, 1_000);
+      }
+      if (!this.running) return;
+      if (this.rerun || delay === 0) continue;
+      await this.sleep(delay);
+    }
+  }
+
+  private sleep(ms: number): Promise<void> {
+    this.wakeAt = this.clock.now() + ms;
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(done, ms);
+      this.interrupt = done;
+      function done(): void {
+        clearTimeout(timer);
+        resolve();
+      }
+    }).finally(() => {
+      this.interrupt = undefined;
+    });
+  }
+}
