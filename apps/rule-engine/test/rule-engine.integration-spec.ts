@@ -27,6 +27,7 @@ describe('rule-engine (integration)', () => {
       'libs/telemetry',
       'libs/contracts',
       'libs/transport-jetstream',
+      'libs/workflow',
     ]);
     [nats, db] = await Promise.all([startNatsServer(), createTestDatabase()]);
   });
