@@ -78,13 +78,57 @@ async function main(): Promise<void> {
         waiters.get(body.executionId)?.(body.status);
       }
     })();
+    // Where the time goes: when each hop's message is seen on the wire (core subscriptions see the
+    // JetStream publishes), per execution: the decision request, its result, the task, the task's result.
+    const seen = new Map<string, Partial<Record<'request' | 'decided' | 'task' | 'done', number>>>();
+    const mark = (executionId: string | undefined, what: 'request' | 'decided' | 'task' | 'done') => {
+      if (!executionId) return;
+      const marks = seen.get(executionId);
+      if (marks && marks[what] === undefined) marks[what] = performance.now();
+    };
+    const taps = [
+      nc.subscribe('baton.decisions.>', {
+        callback: (_e, m) => mark(m.headers?.get('Baton-Execution-Id'), 'request'),
+      }),
+      nc.subscribe('baton.tasks.>', {
+        callback: (_e, m) => mark(m.headers?.get('Baton-Execution-Id'), 'task'),
+      }),
+      nc.subscribe('baton.orch.result.*', {
+        callback: (_e, m) => {
+          const id = m.subject.split('.').pop();
+          const marks = id ? seen.get(id) : undefined;
+          if (marks)
+            mark(id, marks.request !== undefined && marks.decided === undefined ? 'decided' : 'done');
+        },
+      }),
+    ];
+    const hops: Record<string, number[]> = {
+      'start -> decision request (orchestrator)': [],
+      'request -> result (rule-engine)': [],
+      'result -> task (orchestrator)': [],
+      'start -> task (orchestrator)': [],
+    };
     let n = 0;
-    const once = (def: WorkflowDefinition) =>
+    const once = (def: WorkflowDefinition, record = false) =>
       new Promise<number>((resolve, reject) => {
         const executionId = `${def.id}-${n++}`;
         const started = performance.now();
+        seen.set(executionId, {});
+        const note = () => {
+          const m = seen.get(executionId);
+          seen.delete(executionId);
+          if (!record || !m) return;
+          if (def === decide1 && m.request && m.decided && m.task) {
+            hops['start -> decision request (orchestrator)']!.push(m.request - started);
+            hops['request -> result (rule-engine)']!.push(m.decided - m.request);
+            hops['result -> task (orchestrator)']!.push(m.task - m.decided);
+          } else if (def === task1 && m.task) {
+            hops['start -> task (orchestrator)']!.push(m.task - started);
+          }
+        };
         waiters.set(executionId, (status) => {
           waiters.delete(executionId);
+          note();
           if (status !== 'COMPLETED') reject(new Error(`${executionId} ${status}`));
           else resolve(performance.now() - started);
         });
@@ -97,10 +141,14 @@ async function main(): Promise<void> {
     const plain: number[] = [];
     const decided: number[] = [];
     for (let i = 0; i < samples; i++) {
-      plain.push(await once(task1));
-      decided.push(await once(decide1));
+      plain.push(await once(task1, true));
+      decided.push(await once(decide1, true));
     }
     sub.unsubscribe();
+    for (const tap of taps) tap.unsubscribe();
+    const breakdown = Object.fromEntries(
+      Object.entries(hops).map(([hop, values]) => [hop, percentiles(values).p50Ms]),
+    );
     const a = percentiles(plain);
     const b = percentiles(decided);
     const result = {
@@ -109,6 +157,7 @@ async function main(): Promise<void> {
       addedByDecision: { p50Ms: b.p50Ms - a.p50Ms, p99Ms: b.p99Ms - a.p99Ms },
       samples,
       rulesInCategory: 20,
+      hopP50Ms: breakdown,
     };
     if (json) {
       process.stdout.write(`${JSON.stringify(result)}\n`);
@@ -124,6 +173,9 @@ async function main(): Promise<void> {
       log(
         `| decide1  | ${b.p50Ms.toFixed(2).padStart(6)} | ${b.p95Ms.toFixed(2).padStart(6)} | ${b.p99Ms.toFixed(2).padStart(6)} |`,
       );
+      log('');
+      log('p50 of each hop, as seen on the wire by the bench:');
+      for (const [hop, ms] of Object.entries(breakdown)) log(`  ${hop.padEnd(44)} ${ms.toFixed(2)} ms`);
       log('');
       log(
         `a decision over ${result.rulesInCategory} rules adds p50 ${result.addedByDecision.p50Ms.toFixed(2)} ms, p99 ${result.addedByDecision.p99Ms.toFixed(2)} ms`,
