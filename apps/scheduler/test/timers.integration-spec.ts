@@ -22,7 +22,8 @@ import { Worker } from '@baton/worker';
 import { schedulerEnvSchema } from '../src/config/scheduler.config';
 import { SCHEDULER_STREAMS, SchedulerModule } from '../src/scheduler.module';
 import { SCHEDULER_SERVICE } from '../src/service.descriptor';
-import { TimerFiring, systemClock } from '../src/timers/timer.firing';
+import { systemClock } from '../src/due-loop';
+import { TimerFiring } from '../src/timers/timer.firing';
 
 interface Instance {
   app: INestApplication;

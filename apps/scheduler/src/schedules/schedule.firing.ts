@@ -2,7 +2,8 @@ import { scheduleExecutionId } from '@baton/contracts';
 import { ScheduleOverlap } from '@baton/persistence';
 import type { ScheduleAdvance, ScheduleRecord } from '@baton/persistence';
 
-import type { Clock } from '../timers/timer.firing';
+import { DueLoop } from '../due-loop';
+import type { Clock, DueLoopOptions } from '../due-loop';
 import { latestFireAtOrBefore, nextFireAfter } from './schedule-cron';
 
 /** The storage the firing loop needs (ScheduleRepository in production, a fake in unit tests). */
@@ -67,14 +68,9 @@ export interface FiredBatch {
 }
 
 /** Tuning of {@link ScheduleFiring}. */
-export interface ScheduleFiringOptions {
+export interface ScheduleFiringOptions extends DueLoopOptions {
   /** Most schedules per claim transaction. */
   batchSize: number;
-  /** Longest sleep: schedules created or resumed by other instances are noticed within this bound. */
-  pollIntervalMs: number;
-  /** Sleep after a failed round; default `min(pollIntervalMs, 1000)`. */
-  retryDelayMs?: number;
-  onError?: (err: unknown) => void;
   onFired?: (batch: FiredBatch) => void;
 }
 
@@ -84,19 +80,15 @@ export interface ScheduleFiringOptions {
  * batch after batch until none is due; then sleeps until the next fire, at most `pollIntervalMs`, woken early
  * by {@link wake} when a schedule firing sooner is created or resumed in this process.
  */
-export class ScheduleFiring {
-  private running = false;
-  private loop: Promise<void> | undefined;
-  private wakeAt = Number.NEGATIVE_INFINITY;
-  private rerun = false;
-  private interrupt: (() => void) | undefined;
-
+export class ScheduleFiring extends DueLoop {
   constructor(
     private readonly store: ScheduleStore,
     private readonly publish: (fire: ScheduleFire) => Promise<void>,
-    private readonly clock: Clock,
+    clock: Clock,
     private readonly opts: ScheduleFiringOptions,
-  ) {}
+  ) {
+    super(clock, opts);
+  }
 
   /** Fires every schedule due now, batch by batch. Returns the fires started. */
   async fireDue(): Promise<ScheduleFire[]> {
@@ -122,70 +114,12 @@ export class ScheduleFiring {
     }
   }
 
-  /** How long to sleep from now: until the next fire, within `0..pollIntervalMs`. */
-  async sleepMs(): Promise<number> {
-    const next = await this.store.nextDueAt();
-    if (next === null) return this.opts.pollIntervalMs;
-    return Math.max(0, Math.min(this.opts.pollIntervalMs, next.getTime() - this.clock.now()));
-  }
-
-  /** One round: fire what is due, then say how long to sleep. */
-  async tick(): Promise<number> {
-    await this.fireDue();
-    return this.sleepMs();
-  }
-
   /** A schedule next firing at `at` was created or resumed here: wake the loop if it would sleep past it. */
   wake(at: Date | null): void {
-    if (!this.running || at === null) return;
-    if (this.wakeAt === Number.NEGATIVE_INFINITY) {
-      this.rerun = true;
-    } else if (at.getTime() < this.wakeAt) {
-      this.interrupt?.();
-    }
+    if (at !== null) this.wakeFor(at);
   }
 
-  start(): void {
-    if (this.running) return;
-    this.running = true;
-    this.loop = this.run();
-  }
-
-  /** Stops the loop after the current round (a claimed batch is published and committed first). */
-  async stop(): Promise<void> {
-    this.running = false;
-    this.interrupt?.();
-    await this.loop;
-  }
-
-  private async run(): Promise<void> {
-    while (this.running) {
-      this.wakeAt = Number.NEGATIVE_INFINITY;
-      this.rerun = false;
-      let delay: number;
-      try {
-        delay = await this.tick();
-      } catch (err) {
-        this.opts.onError?.(err);
-        delay = this.opts.retryDelayMs ?? Math.min(this.opts.pollIntervalMs, 1_000);
-      }
-      if (!this.running) return;
-      if (this.rerun || delay === 0) continue;
-      await this.sleep(delay);
-    }
-  }
-
-  private sleep(ms: number): Promise<void> {
-    this.wakeAt = this.clock.now() + ms;
-    return new Promise<void>((resolve) => {
-      const timer = setTimeout(done, ms);
-      this.interrupt = done;
-      function done(): void {
-        clearTimeout(timer);
-        resolve();
-      }
-    }).finally(() => {
-      this.interrupt = undefined;
-    });
+  protected nextDueAt(): Promise<Date | null> {
+    return this.store.nextDueAt();
   }
 }

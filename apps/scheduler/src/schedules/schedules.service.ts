@@ -16,7 +16,7 @@ import { BATON_CONFIG, MetricsService, NATS_CONNECTION } from '@baton/service-ki
 import { JetStreamPublisher } from '@baton/transport-jetstream';
 
 import type { SchedulerConfig } from '../config/scheduler.config';
-import { type Clock, systemClock } from '../timers/timer.firing';
+import { type Clock, systemClock } from '../due-loop';
 import { nextFireAfter } from './schedule-cron';
 import {
   parseScheduleId,

@@ -1,6 +1,7 @@
 import type { TimerRecord } from '@baton/persistence';
 
-import { type Clock, TimerFiring, type TimerStore } from './timer.firing';
+import type { Clock } from '../due-loop';
+import { TimerFiring, type TimerStore } from './timer.firing';
 
 const T0 = Date.UTC(2026, 5, 1);
 

@@ -10,7 +10,8 @@ import { JetStreamPublisher } from '@baton/transport-jetstream';
 
 import type { SchedulerConfig } from '../config/scheduler.config';
 import { parseTimerId, parseTimerRequest, toTimerView } from './timer-request';
-import { TimerFiring, systemClock } from './timer.firing';
+import { systemClock } from '../due-loop';
+import { TimerFiring } from './timer.firing';
 
 const encoder = new TextEncoder();
 

@@ -1,6 +1,6 @@
 import type { WorkerAnnouncement } from '@baton/contracts';
 
-import type { Clock } from '../timers/timer.firing';
+import type { Clock } from '../due-loop';
 
 /** A worker seen within this bound is `live`. */
 export const WORKER_LIVE_MS = 15_000;

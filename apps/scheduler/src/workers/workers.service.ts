@@ -6,7 +6,7 @@ import type { NatsConnection, Subscription } from '@nats-io/nats-core';
 import { Streams, WorkerSubjects } from '@baton/contracts';
 import { NATS_CONNECTION } from '@baton/service-kit';
 
-import { systemClock } from '../timers/timer.firing';
+import { systemClock } from '../due-loop';
 import { WorkerRegistry, type WorkerView } from './worker.registry';
 
 /** One item of `GET /v1/queues`: a task queue (one action's durable consumer on BATON_TASKS). */
