@@ -28,6 +28,7 @@ describe('scheduler (integration)', () => {
       'libs/contracts',
       'libs/transport-jetstream',
       'libs/persistence',
+      'libs/workflow',
     ]);
     [nats, db] = await Promise.all([startNatsServer(), createTestDatabase()]);
   });

@@ -35,3 +35,4 @@ export {
   regexProblem,
   registerOperators,
 } from './conditions/operators';
+export { CRON_NICKNAMES, cronProblem, isTimeZone } from './definition/cron';

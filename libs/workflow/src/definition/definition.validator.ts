@@ -1,6 +1,5 @@
 import Ajv from 'ajv';
 import type { ErrorObject, ValidateFunction } from 'ajv';
-import { Cron } from 'croner';
 
 import {
   DEFAULT_LIMITS,
@@ -22,6 +21,7 @@ import {
   isExpression,
   pointerToken,
 } from '../expressions/expression';
+import { cronProblem, isTimeZone } from './cron';
 import { DEFINITION_SCHEMA } from './definition.schema';
 
 /** The result of {@link validateDefinition}. */
@@ -33,7 +33,6 @@ export const MAX_REPORTED_ERRORS = 100;
 
 const CATEGORY = /^[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*$/;
 const DATE_TIME = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:[Zz]|[+-]\d{2}:\d{2})$/;
-const CRON_NICKNAMES = new Set(['@yearly', '@annually', '@monthly', '@weekly', '@daily', '@hourly']);
 
 let compiled: ValidateFunction | undefined;
 
@@ -453,34 +452,6 @@ function checkWait(p: Record<string, unknown>, at: string, errors: Problems): vo
 
 function isDateTime(value: string): boolean {
   return DATE_TIME.test(value) && !Number.isNaN(Date.parse(value));
-}
-
-function isTimeZone(zone: string): boolean {
-  if (zone.length === 0 || zone.length > 64) return false;
-  try {
-    new Intl.DateTimeFormat('en-US', { timeZone: zone });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** Why a cron expression is unusable, or `undefined`. 5 or 6 fields (optional seconds first) or a nickname. */
-function cronProblem(expression: string, timezone: string | undefined): string | undefined {
-  const pattern = expression.trim();
-  const fields = pattern.split(/\s+/).length;
-  if (!CRON_NICKNAMES.has(pattern.toLowerCase()) && (fields < 5 || fields > 6)) {
-    return `must have 5 fields (minute hour day month weekday), 6 with seconds first, or be one of ${[...CRON_NICKNAMES].join(', ')}`;
-  }
-  try {
-    const cron = new Cron(pattern, { paused: true, ...(timezone ? { timezone } : {}) });
-    const next = cron.nextRun();
-    cron.stop();
-    if (next === null) return 'never fires';
-  } catch (err) {
-    return `invalid cron expression: ${err instanceof Error ? err.message : String(err)}`;
-  }
-  return undefined;
 }
 
 /** Pass 3: ids, dependencies, cycles, joins and branches of a well-shaped document. */
