@@ -4,7 +4,15 @@
  * lost, stuck or applied twice. Used by e2e/chaos/chaos.chaos-spec.ts (full run, `npm run test:chaos`) and
  * e2e/chaos-short.e2e-spec.ts (the short form CI runs).
  */
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
@@ -106,7 +114,12 @@ export function expectedOf(i: number): { input: Record<string, boolean>; status:
 }
 
 export function sagaWorkflow(): WorkflowDefinition {
-  const retryPolicy = { maxAttempts: 12, initialIntervalMs: 200, backoffCoefficient: 2, maxIntervalMs: 2_000 };
+  const retryPolicy = {
+    maxAttempts: 12,
+    initialIntervalMs: 200,
+    backoffCoefficient: 2,
+    maxIntervalMs: 2_000,
+  };
   return {
     id: WORKFLOW,
     name: 'Chaos saga: reserve, charge, a timer, ship; compensations on failure',
@@ -217,7 +230,8 @@ export class ChaosRun {
     this.jsm = await jetstreamManager(this.nc);
     for (const def of [sagaWorkflow(), lostWorkflow()]) {
       const res = await this.stack.http('orchestrator', 'POST', '/v1/workflows', def);
-      if (res.status !== 201) throw new Error(`register ${def.id}: ${res.status} ${JSON.stringify(res.body)}`);
+      if (res.status !== 201)
+        throw new Error(`register ${def.id}: ${res.status} ${JSON.stringify(res.body)}`);
     }
     await this.startWorker('worker-a', ACTIONS);
     await this.startWorker('worker-b', ACTIONS);
@@ -257,8 +271,7 @@ export class ChaosRun {
     const perPhase = Math.max(1, Math.floor(this.options.executions / (phases.length + 2)));
     this.extraPerCrashLoop = perPhase;
     for (const [index, [name, phase]] of phases.entries()) {
-      const count =
-        index === phases.length - 1 ? Math.max(1, this.options.executions - this.next) : perPhase;
+      const count = index === phases.length - 1 ? Math.max(1, this.options.executions - this.next) : perPhase;
       const runsBefore = this.runs().length;
       this.startBatch(count);
       // Let the batch get going, so that the fault lands on work in flight at every stage.
@@ -297,12 +310,15 @@ export class ChaosRun {
   private async startExecution(workflowId: string, executionId: string, input: unknown): Promise<void> {
     await waitFor(
       async () => {
-        const res = await fetch(`${this.stack.service('orchestrator').url}/v1/workflows/${workflowId}/executions`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({ executionId, input }),
-          signal: AbortSignal.timeout(10_000),
-        });
+        const res = await fetch(
+          `${this.stack.service('orchestrator').url}/v1/workflows/${workflowId}/executions`,
+          {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify({ executionId, input }),
+            signal: AbortSignal.timeout(10_000),
+          },
+        );
         if (res.status === 202) return true;
         if (res.status >= 400 && res.status < 500) throw new Error(`start ${executionId}: ${res.status}`);
         return undefined;
@@ -421,12 +437,15 @@ export class ChaosRun {
       for (const [key, floor] of now) {
         const before = baseline.get(key);
         if (before && floor.ackFloor > before.ackFloor) {
-          this.outageViolations.push(`${key} acked up to ${floor.ackFloor} (was ${before.ackFloor}) with PostgreSQL down`);
+          this.outageViolations.push(
+            `${key} acked up to ${floor.ackFloor} (was ${before.ackFloor}) with PostgreSQL down`,
+          );
         }
         this.outageBacklog = Math.max(this.outageBacklog, floor.delivered - floor.ackFloor + floor.pending);
       }
       const dlq = await this.dlqCount().catch(() => dlqBefore);
-      if (dlq > dlqBefore) this.outageViolations.push(`${dlq - dlqBefore} dead letter(s) with PostgreSQL down`);
+      if (dlq > dlqBefore)
+        this.outageViolations.push(`${dlq - dlqBefore} dead letter(s) with PostgreSQL down`);
     }
     await this.pg.start();
     const history = baseline.get('BATON_HISTORY/state-store-history');
@@ -440,7 +459,9 @@ export class ChaosRun {
     }
   }
 
-  private async consumerFloors(): Promise<Map<string, { ackFloor: number; delivered: number; pending: number }>> {
+  private async consumerFloors(): Promise<
+    Map<string, { ackFloor: number; delivered: number; pending: number }>
+  > {
     const floors = new Map<string, { ackFloor: number; delivered: number; pending: number }>();
     for (const { stream, durable } of DATABASE_CONSUMERS) {
       const info = await this.jsm.consumers.info(stream, durable);
@@ -481,7 +502,8 @@ export class ChaosRun {
     await this.crashLoop(
       'orchestrator crash after state write',
       this.stack.service('orchestrator'),
-      async () => void (await this.stack.startService('orchestrator', { BATON_FAULTS: 'after-state-write:0.05' })),
+      async () =>
+        void (await this.stack.startService('orchestrator', { BATON_FAULTS: 'after-state-write:0.05' })),
       async () => void (await this.stack.startService('orchestrator')),
     );
   }
@@ -657,11 +679,19 @@ export class ChaosRun {
           const h = await this.history(id);
           return h.at(-1)?.type === TERMINAL_EVENTS[e.status] ? h : undefined;
         },
-        { timeoutMs: Math.max(0, historyDeadline - Date.now()), intervalMs: 500, what: `history of ${id} to end` },
+        {
+          timeoutMs: Math.max(0, historyDeadline - Date.now()),
+          intervalMs: 500,
+          what: `history of ${id} to end`,
+        },
       ).catch(() => this.history(id));
       staleResults += items.filter((h) => h.type === 'StaleResultIgnored').length;
       const contiguous = items.every((h, k) => h.seq === k + 1);
-      if (!contiguous || items[0]?.type !== 'ExecutionStarted' || items.at(-1)?.type !== TERMINAL_EVENTS[e.status]) {
+      if (
+        !contiguous ||
+        items[0]?.type !== 'ExecutionStarted' ||
+        items.at(-1)?.type !== TERMINAL_EVENTS[e.status]
+      ) {
         badHistory.push(
           `${id}: seq ${items.map((h) => h.seq).join(',')} types ${items[0]?.type}..${items.at(-1)?.type}`,
         );
@@ -670,7 +700,11 @@ export class ChaosRun {
     const runs = this.runs();
     const appliedTwice = [...applied.values()].filter((n) => n > 1).length;
     const redeliveries = runs.filter((r) => r.deliveryCount > 1 || !r.applied).length;
-    const dead = await this.stack.http<{ items: unknown[] }>('state-store', 'GET', '/v1/dead-letters?limit=100');
+    const dead = await this.stack.http<{ items: unknown[] }>(
+      'state-store',
+      'GET',
+      '/v1/dead-letters?limit=100',
+    );
     const deadLetters = dead.status === 200 ? dead.body.items : [`dead-letter list failed: ${dead.status}`];
     const faultsInjected = Object.values(this.faults).reduce((a, b) => a + b, 0);
     const report: ChaosReport = {

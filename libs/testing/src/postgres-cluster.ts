@@ -52,7 +52,9 @@ export interface PostgresClusterOptions {
  * the shared one. Runs the binaries as the `postgres` OS user when the test runs as root. If the test
  * process dies without cleaning up, a watchdog stops the cluster and removes its directory.
  */
-export async function startPostgresCluster(opts: PostgresClusterOptions = {}): Promise<PostgresClusterHandle> {
+export async function startPostgresCluster(
+  opts: PostgresClusterOptions = {},
+): Promise<PostgresClusterHandle> {
   const asRoot = userInfo().uid === 0;
   const dir = mkdtempSync(join(tmpdir(), 'baton-pg-'));
   const dataDir = join(dir, 'data');

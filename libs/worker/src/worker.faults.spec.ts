@@ -33,24 +33,42 @@ describe('worker fault points', () => {
     expect(ProcessWorkerFaults.fromEnv({}).enabled).toBe(false);
     expect(ProcessWorkerFaults.fromEnv({ [WORKER_FAULTS_ENV]: '' }).enabled).toBe(false);
     const exits: string[] = [];
-    const off = new ProcessWorkerFaults('', (p) => exits.push(p), () => 0);
+    const off = new ProcessWorkerFaults(
+      '',
+      (p) => exits.push(p),
+      () => 0,
+    );
     off.hit('after-effect');
     expect(exits).toEqual([]);
   });
 
   it('parse point:probability and reject anything else', () => {
     expect(ProcessWorkerFaults.fromEnv({ [WORKER_FAULTS_ENV]: 'after-effect:0.05' }).enabled).toBe(true);
-    for (const bad of ['after-effect', 'after-effect:', 'after-effect:2', 'before-effect:0.1', 'after-effect:x']) {
+    for (const bad of [
+      'after-effect',
+      'after-effect:',
+      'after-effect:2',
+      'before-effect:0.1',
+      'after-effect:x',
+    ]) {
       expect(() => new ProcessWorkerFaults(bad)).toThrow(WORKER_FAULTS_ENV);
     }
   });
 
   it('fire with the configured probability', () => {
     const exits: string[] = [];
-    const faults = new ProcessWorkerFaults('after-effect:0.3', (p) => exits.push(p), () => 0.29);
+    const faults = new ProcessWorkerFaults(
+      'after-effect:0.3',
+      (p) => exits.push(p),
+      () => 0.29,
+    );
     faults.hit('after-effect');
     expect(exits).toEqual(['after-effect']);
-    const never = new ProcessWorkerFaults('after-effect:0.3', (p) => exits.push(p), () => 0.3);
+    const never = new ProcessWorkerFaults(
+      'after-effect:0.3',
+      (p) => exits.push(p),
+      () => 0.3,
+    );
     never.hit('after-effect');
     expect(exits).toHaveLength(1);
   });
