@@ -269,7 +269,7 @@ export class ChaosRun {
     ];
     // Each phase starts a batch; the two crash-point phases may start up to one more batch while they run.
     const perPhase = Math.max(1, Math.floor(this.options.executions / (phases.length + 2)));
-    this.extraPerCrashLoop = perPhase;
+    this.extraPerCrashLoop = Math.max(perPhase, 8);
     for (const [index, [name, phase]] of phases.entries()) {
       const count = index === phases.length - 1 ? Math.max(1, this.options.executions - this.next) : perPhase;
       const runsBefore = this.runs().length;
@@ -345,6 +345,7 @@ export class ChaosRun {
         CHAOS_SLOW: `${PREFIX}.charge:200`,
         CHAOS_CONCURRENCY: '16',
         CHAOS_ACK_WAIT_MS: String(ACK_WAIT_MS),
+        CHAOS_TRACE_ACTION: `${PREFIX}.charge`,
         ...this.workerEnv.get(name),
       }));
       this.workers.set(name, worker);
@@ -482,13 +483,13 @@ export class ChaosRun {
   private async workerFaults(): Promise<void> {
     const worker = this.worker('worker-a');
     await worker.stop();
-    await this.startWorker('worker-a', ACTIONS, { BATON_WORKER_FAULTS: 'after-effect:0.05' }).catch(
+    await this.startWorker('worker-a', ACTIONS, { BATON_WORKER_FAULTS: 'after-effect:0.2' }).catch(
       () => undefined,
     );
     await this.crashLoop(
       'worker crash after effect',
       worker,
-      () => this.startWorker('worker-a', ACTIONS, { BATON_WORKER_FAULTS: 'after-effect:0.05' }),
+      () => this.startWorker('worker-a', ACTIONS, { BATON_WORKER_FAULTS: 'after-effect:0.2' }),
       () => this.startWorker('worker-a', ACTIONS),
     );
   }
@@ -497,13 +498,13 @@ export class ChaosRun {
   private async orchestratorFaults(): Promise<void> {
     await this.stack.service('orchestrator').stop();
     await this.stack
-      .startService('orchestrator', { BATON_FAULTS: 'after-state-write:0.05' })
+      .startService('orchestrator', { BATON_FAULTS: 'after-state-write:0.1' })
       .catch(() => undefined);
     await this.crashLoop(
       'orchestrator crash after state write',
       this.stack.service('orchestrator'),
       async () =>
-        void (await this.stack.startService('orchestrator', { BATON_FAULTS: 'after-state-write:0.05' })),
+        void (await this.stack.startService('orchestrator', { BATON_FAULTS: 'after-state-write:0.1' })),
       async () => void (await this.stack.startService('orchestrator')),
     );
   }
@@ -535,7 +536,7 @@ export class ChaosRun {
         continue;
       }
       // Keep work flowing through the faulty process, a few more executions than the batch.
-      if (Date.now() - lastStart > 1_000 && extra < this.extraPerCrashLoop) {
+      if (Date.now() - lastStart > 500 && extra < this.extraPerCrashLoop) {
         lastStart = Date.now();
         extra++;
         this.startBatch(1);
@@ -550,6 +551,12 @@ export class ChaosRun {
   /** SIGSTOP `worker-a` past its ack wait: its attempts time out and run elsewhere; then SIGCONT. */
   private async pauseWorker(): Promise<void> {
     const worker = this.worker('worker-a');
+    // Pause it with a `charge` attempt in flight (a step with a timeout), so that its completion is late.
+    await waitFor(() => inFlight(worker.output).size > 0, {
+      timeoutMs: 60_000,
+      intervalMs: 10,
+      what: 'a charge attempt in flight on worker-a',
+    }).catch(() => this.log('no charge attempt seen in flight on worker-a; pausing anyway'));
     worker.proc?.kill('SIGSTOP');
     this.count('worker SIGSTOP past ack wait');
     await sleep(PAUSE_MS);
@@ -735,6 +742,16 @@ export class ChaosRun {
     writeFileSync(path.join(out, 'chaos-report.json'), `${JSON.stringify(report, null, 2)}\n`);
     return report;
   }
+}
+
+/** Task ids whose `run-start` has no `run-end` in a worker's output. */
+function inFlight(output: readonly string[]): Set<string> {
+  const open = new Set<string>();
+  for (const line of output) {
+    if (line.startsWith('run-start ')) open.add(line.slice('run-start '.length));
+    else if (line.startsWith('run-end ')) open.delete(line.slice('run-end '.length));
+  }
+  return open;
 }
 
 /** The summary line the issue asks for, plus the details worth reading. */

@@ -8,12 +8,14 @@
  * `flaky`; `ship` fails for good (`ChaosRejected`) when `fail`; the `refund` compensation fails for good
  * (`ChaosRefundFailed`) when `refundFails`. Settings: NATS_URL, CHAOS_ACTIONS (comma-separated),
  * CHAOS_LEDGER_DIR, CHAOS_RUNS_FILE, CHAOS_DELAY_MS, CHAOS_SLOW (`action:ms,...`), CHAOS_CONCURRENCY,
- * CHAOS_ACK_WAIT_MS; BATON_WORKER_FAULTS is read by the SDK.
+ * CHAOS_ACK_WAIT_MS, CHAOS_TRACE_ACTION (its runs print `run-start <taskId>` / `run-end <taskId>`, so the suite
+ * can pause the worker while one is in flight); BATON_WORKER_FAULTS is read by the SDK.
  */
 import { appendFileSync, closeSync, openSync, writeSync } from 'node:fs';
 import path from 'node:path';
 
 import { NonRetryableError, Worker } from '@baton/worker';
+import type { TaskContext } from '@baton/worker';
 
 interface ChaosInput {
   flaky?: boolean;
@@ -26,6 +28,7 @@ async function main(): Promise<void> {
   const ledgerDir = required('CHAOS_LEDGER_DIR');
   const runsFile = required('CHAOS_RUNS_FILE');
   const delayMs = Number(process.env['CHAOS_DELAY_MS'] ?? '0');
+  const traceAction = process.env['CHAOS_TRACE_ACTION'] ?? '';
   const slow = new Map(
     (process.env['CHAOS_SLOW'] ?? '')
       .split(',')
@@ -50,6 +53,15 @@ async function main(): Promise<void> {
   for (const action of actions) {
     const suffix = action.slice(action.lastIndexOf('.') + 1);
     worker.handle(action, async (rawInput, ctx) => {
+      const traced = action === traceAction;
+      if (traced) process.stdout.write(`run-start ${ctx.taskId}\n`);
+      try {
+        return await run(rawInput, ctx);
+      } finally {
+        if (traced) process.stdout.write(`run-end ${ctx.taskId}\n`);
+      }
+    });
+    const run = async (rawInput: unknown, ctx: TaskContext) => {
       const input = (rawInput ?? {}) as ChaosInput;
       const wait = slow.get(action) ?? delayMs;
       if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
@@ -78,7 +90,7 @@ async function main(): Promise<void> {
       const applied = applyOnce(ledgerDir, ctx.idempotencyKey, JSON.stringify(record));
       appendFileSync(runsFile, `${JSON.stringify({ ...record, applied })}\n`);
       return { action, key: ctx.idempotencyKey, applied };
-    });
+    };
   }
   await worker.start();
   process.stdout.write(`worker ready ${actions.join(',')}\n`);
