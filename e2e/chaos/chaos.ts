@@ -27,6 +27,7 @@ import type { NatsServerHandle, PostgresClusterHandle } from '@baton/testing';
 
 import { ChildHandle, ROOT, SERVICE_NAMES, Stack } from '../support/stack';
 import type { ServiceName } from '../support/stack';
+import { metricValue } from '../support/metrics';
 import { listExecutions } from '../support/workflows';
 import type { ExecutionSummary } from '../support/workflows';
 
@@ -87,12 +88,16 @@ const TERMINAL_EVENTS: Record<string, string> = {
   FAILED: 'ExecutionFailed',
   TERMINATED: 'ExecutionTerminated',
 };
-/** Consumers of services that need PostgreSQL to settle a message: none may ack while it is down. */
+/**
+ * Consumers whose every message needs a PostgreSQL commit (a history batch, a timer): none may ack while it
+ * is down. The telemetry's `telemetry-history` acks batches with nothing to count without a database, so for
+ * it the check is on its outcomes instead: nothing counted (or found a duplicate, which reads the database).
+ */
 const DATABASE_CONSUMERS = [
   { stream: 'BATON_HISTORY', durable: 'state-store-history' },
-  { stream: 'BATON_HISTORY', durable: 'telemetry-history' },
   { stream: 'BATON_SCHED', durable: 'scheduler-requests' },
 ] as const;
+const TELEMETRY_COMMITTED_OUTCOMES = ['counted', 'duplicate'] as const;
 
 const PREFIX = 'chaos';
 const WORKFLOW = 'chaos-saga';
@@ -271,7 +276,8 @@ export class ChaosRun {
     const perPhase = Math.max(1, Math.floor(this.options.executions / (phases.length + 2)));
     this.extraPerCrashLoop = Math.max(perPhase, 8);
     for (const [index, [name, phase]] of phases.entries()) {
-      const count = index === phases.length - 1 ? Math.max(1, this.options.executions - this.next) : perPhase;
+      const count =
+        index === phases.length - 1 ? Math.max(perPhase, this.options.executions - this.next) : perPhase;
       const runsBefore = this.runs().length;
       this.startBatch(count);
       // Let the batch get going, so that the fault lands on work in flight at every stage.
@@ -431,6 +437,7 @@ export class ChaosRun {
     await sleep(2_000);
     const baseline = await this.consumerFloors();
     const dlqBefore = await this.dlqCount();
+    const analyticsBefore = await this.analyticsCommitted();
     while (Date.now() - outageStart < this.options.outageMs) {
       await sleep(1_000);
       const now = await this.consumerFloors().catch(() => undefined);
@@ -443,6 +450,12 @@ export class ChaosRun {
           );
         }
         this.outageBacklog = Math.max(this.outageBacklog, floor.delivered - floor.ackFloor + floor.pending);
+      }
+      const analytics = await this.analyticsCommitted().catch(() => analyticsBefore);
+      if (analytics > analyticsBefore) {
+        this.outageViolations.push(
+          `telemetry committed ${analytics - analyticsBefore} batch(es) with PostgreSQL down`,
+        );
       }
       const dlq = await this.dlqCount().catch(() => dlqBefore);
       if (dlq > dlqBefore)
@@ -473,6 +486,18 @@ export class ChaosRun {
       });
     }
     return floors;
+  }
+
+  /** Batches the telemetry reported as committed (counted or found already counted). */
+  private async analyticsCommitted(): Promise<number> {
+    const res = await fetch(`${this.stack.service('telemetry').url}/metrics`, {
+      signal: AbortSignal.timeout(5_000),
+    });
+    const text = await res.text();
+    return TELEMETRY_COMMITTED_OUTCOMES.reduce(
+      (sum, outcome) => sum + (metricValue(text, 'baton_analytics_batches_total', { outcome }) ?? 0),
+      0,
+    );
   }
 
   private async dlqCount(): Promise<number> {
@@ -552,11 +577,21 @@ export class ChaosRun {
   private async pauseWorker(): Promise<void> {
     const worker = this.worker('worker-a');
     // Pause it with a `charge` attempt in flight (a step with a timeout), so that its completion is late.
-    await waitFor(() => inFlight(worker.output).size > 0, {
-      timeoutMs: 60_000,
-      intervalMs: 10,
-      what: 'a charge attempt in flight on worker-a',
-    }).catch(() => this.log('no charge attempt seen in flight on worker-a; pausing anyway'));
+    let extra = 0;
+    let lastStart = Date.now();
+    await waitFor(
+      () => {
+        if (inFlight(worker.output).size > 0) return true;
+        // Too few executions left in flight: feed a few more.
+        if (Date.now() - lastStart > 500 && extra < this.extraPerCrashLoop) {
+          lastStart = Date.now();
+          extra++;
+          this.startBatch(1);
+        }
+        return false;
+      },
+      { timeoutMs: 60_000, intervalMs: 10, what: 'a charge attempt in flight on worker-a' },
+    ).catch(() => this.log('no charge attempt seen in flight on worker-a; pausing anyway'));
     worker.proc?.kill('SIGSTOP');
     this.count('worker SIGSTOP past ack wait');
     await sleep(PAUSE_MS);
@@ -748,7 +783,9 @@ export class ChaosRun {
 function inFlight(output: readonly string[]): Set<string> {
   const open = new Set<string>();
   for (const line of output) {
-    if (line.startsWith('run-start ')) open.add(line.slice('run-start '.length));
+    // A restart forgets what the previous process had in flight.
+    if (line.startsWith('worker ready')) open.clear();
+    else if (line.startsWith('run-start ')) open.add(line.slice('run-start '.length));
     else if (line.startsWith('run-end ')) open.delete(line.slice('run-end '.length));
   }
   return open;
