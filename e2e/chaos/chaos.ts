@@ -70,6 +70,8 @@ export interface ChaosReport {
   maxAttempt: number;
   /** Stale results ignored (fencing of late completions, ADR 0006). */
   staleResults: number;
+  /** Attempts that passed their step timeout. */
+  timedOut: number;
   /** Dead letters left (none are expected; each one is listed). */
   deadLetters: unknown[];
   /** What went wrong while PostgreSQL was down: acks of messages that needed it, dead letters. */
@@ -182,6 +184,7 @@ interface Run {
 interface HistoryItem {
   seq: number;
   type: string;
+  attempt?: number;
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -205,6 +208,7 @@ export class ChaosRun {
   private outageBacklog = 0;
   private next = 0;
   private extraPerCrashLoop = 0;
+  private pausedTasks: string[] = [];
   private lostExecutionId = `${LOST_WORKFLOW}-1`;
   private readonly log: (line: string) => void;
 
@@ -592,8 +596,10 @@ export class ChaosRun {
       },
       { timeoutMs: 60_000, intervalMs: 10, what: 'a charge attempt in flight on worker-a' },
     ).catch(() => this.log('no charge attempt seen in flight on worker-a; pausing anyway'));
+    this.pausedTasks = [...inFlight(worker.output)];
     worker.proc?.kill('SIGSTOP');
     this.count('worker SIGSTOP past ack wait');
+    this.log(`worker-a paused with ${this.pausedTasks.join(', ') || 'nothing seen'} in flight`);
     await sleep(PAUSE_MS);
     worker.proc?.kill('SIGCONT');
   }
@@ -684,6 +690,7 @@ export class ChaosRun {
     let lost = 0;
     let maxAttempt = 0;
     let staleResults = 0;
+    let timedOut = 0;
     const byStatus: Record<string, number> = {};
     const ledger = this.ledger();
     const applied = new Map<string, number>();
@@ -728,6 +735,12 @@ export class ChaosRun {
         },
       ).catch(() => this.history(id));
       staleResults += items.filter((h) => h.type === 'StaleResultIgnored').length;
+      timedOut += items.filter((h) => h.type === 'StepTimedOut').length;
+      if (this.pausedTasks.some((t) => t.startsWith(`${id}.`))) {
+        this.log(
+          `paused ${id}: ${items.map((h) => `${h.type}${h.attempt ? `#${h.attempt}` : ''}`).join(' ')}`,
+        );
+      }
       const contiguous = items.every((h, k) => h.seq === k + 1);
       if (
         !contiguous ||
@@ -765,6 +778,7 @@ export class ChaosRun {
       badHistory,
       maxAttempt,
       staleResults,
+      timedOut,
       deadLetters,
       outageViolations: [...this.outageViolations],
       outageBacklog: this.outageBacklog,
@@ -810,7 +824,7 @@ export function formatReport(r: ChaosReport): string {
   return [
     `CHAOS: ${counts}`,
     `  faults: ${faults}`,
-    `  max attempt ${r.maxAttempt}, stale results ignored ${r.staleResults}, missing effects ${r.missingEffects}, ` +
+    `  max attempt ${r.maxAttempt}, timed out ${r.timedOut}, stale results ignored ${r.staleResults}, missing effects ${r.missingEffects}, ` +
       `dead letters ${r.deadLetters.length}, outage backlog ${r.outageBacklog}, outage violations ${r.outageViolations.length}, ` +
       `lost task re-driven ${r.lostTaskRecovered}, unexpected status ${r.unexpectedStatus.length}, bad history ${r.badHistory.length}, ` +
       `${Math.round(r.durationMs / 1000)} s`,
