@@ -13,6 +13,7 @@ describe('chaos', () => {
     executions,
     outageMs: Number(process.env['CHAOS_OUTAGE_MS'] ?? '30000'),
     settleTimeoutMs: 900_000,
+    ...(process.env['CHAOS_PHASES'] ? { phases: process.env['CHAOS_PHASES'].split(',') } : {}),
   });
 
   beforeAll(() => run.setUp(), 300_000);

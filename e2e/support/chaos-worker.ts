@@ -44,8 +44,9 @@ async function main(): Promise<void> {
     concurrency: Number(process.env['CHAOS_CONCURRENCY'] ?? '16'),
     ackWaitMs: Number(process.env['CHAOS_ACK_WAIT_MS'] ?? '30000'),
     logger: {
-      debug: () => undefined,
-      info: () => undefined,
+      // The SDK's notes on the traced action's tasks (redelivered, answered from cache, cancelled...).
+      debug: (obj, msg) => traceLog('debug', obj, msg),
+      info: (obj, msg) => traceLog('info', obj, msg),
       warn: (obj, msg) => process.stderr.write(`warn ${msg ?? ''} ${safeJson(obj)}\n`),
       error: (obj, msg) => process.stderr.write(`error ${msg ?? ''} ${safeJson(obj)}\n`),
     },
@@ -116,6 +117,16 @@ function applyOnce(dir: string, key: string, record: string): boolean {
     closeSync(fd);
   }
   return true;
+}
+
+function traceLog(level: string, obj: Record<string, unknown>, msg?: string): void {
+  const trace = process.env['CHAOS_TRACE_ACTION'];
+  if (
+    trace &&
+    (obj['action'] === trace || String(obj['taskId'] ?? '').includes(`.${trace.split('.').pop()}.`))
+  ) {
+    process.stdout.write(`${level} ${msg ?? ''} ${safeJson(obj)}\n`);
+  }
 }
 
 function required(name: string): string {
