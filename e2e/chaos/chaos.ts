@@ -736,7 +736,7 @@ export class ChaosRun {
       const items = await waitFor(
         async () => {
           const h = await this.history(id);
-          return h.at(-1)?.type === TERMINAL_EVENTS[e.status] ? h : undefined;
+          return endsAsTerminal(h, TERMINAL_EVENTS[e.status]) ? h : undefined;
         },
         {
           timeoutMs: Math.max(0, historyDeadline - Date.now()),
@@ -755,7 +755,7 @@ export class ChaosRun {
       if (
         !contiguous ||
         items[0]?.type !== 'ExecutionStarted' ||
-        items.at(-1)?.type !== TERMINAL_EVENTS[e.status]
+        !endsAsTerminal(items, TERMINAL_EVENTS[e.status])
       ) {
         badHistory.push(
           `${id}: seq ${items.map((h) => h.seq).join(',')} types ${items[0]?.type}..${items.at(-1)?.type}`,
@@ -801,6 +801,16 @@ export class ChaosRun {
     writeFileSync(path.join(out, 'chaos-report.json'), `${JSON.stringify(report, null, 2)}\n`);
     return report;
   }
+}
+
+/**
+ * The history holds its terminal event once, followed by nothing but late results fenced off after the end
+ * (`StaleResultIgnored`, ADR 0006: a result that arrives after the execution ended is still recorded).
+ */
+function endsAsTerminal(items: readonly HistoryItem[], terminal: string | undefined): boolean {
+  const at = items.findIndex((h) => h.type === terminal);
+  if (at < 0 || items.findIndex((h, k) => k > at && h.type === terminal) >= 0) return false;
+  return items.slice(at + 1).every((h) => h.type === 'StaleResultIgnored');
 }
 
 /** Task ids whose `run-start` has no `run-end` in a worker's output. */
