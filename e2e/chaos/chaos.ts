@@ -597,7 +597,7 @@ export class ChaosRun {
       () => {
         if (inFlight(worker.output).size > 0) return true;
         // Too few executions left in flight: feed a few more.
-        if (Date.now() - lastStart > 500 && extra < this.extraPerCrashLoop) {
+        if (Date.now() - lastStart > 1_000 && extra < 5) {
           lastStart = Date.now();
           extra++;
           this.startBatch(1);

@@ -45,7 +45,7 @@ async function main(): Promise<void> {
     ackWaitMs: Number(process.env['CHAOS_ACK_WAIT_MS'] ?? '30000'),
     logger: {
       // The SDK's notes on the traced action's tasks (redelivered, answered from cache, cancelled...).
-      debug: (obj, msg) => traceLog('debug', obj, msg),
+      debug: () => undefined,
       info: (obj, msg) => traceLog('info', obj, msg),
       warn: (obj, msg) => process.stderr.write(`warn ${msg ?? ''} ${safeJson(obj)}\n`),
       error: (obj, msg) => process.stderr.write(`error ${msg ?? ''} ${safeJson(obj)}\n`),
