@@ -136,6 +136,7 @@ export class Stack {
     readonly db: TestDatabase,
     private readonly extraEnv: NodeJS.ProcessEnv,
     private readonly nodeArgs: readonly string[] = [],
+    private readonly ownsNats = true,
   ) {
     this.tmp = mkdtempSync(path.join(tmpdir(), 'baton-e2e-'));
     this.effectsFile = path.join(this.tmp, 'effects.jsonl');
@@ -144,17 +145,25 @@ export class Stack {
   /**
    * @param opts.env extra environment of every service
    * @param opts.nodeArgs extra `node` arguments of every service (e.g. `--cpu-prof` for profiling)
+   * @param opts.nats a nats-server the caller owns (and may restart); default: one started for the stack
+   * @param opts.adminUrl the PostgreSQL where the stack's database is created; default the shared one
    */
   static async start(
-    opts: { env?: NodeJS.ProcessEnv; services?: readonly ServiceName[]; nodeArgs?: readonly string[] } = {},
+    opts: {
+      env?: NodeJS.ProcessEnv;
+      services?: readonly ServiceName[];
+      nodeArgs?: readonly string[];
+      nats?: NatsServerHandle;
+      adminUrl?: string;
+    } = {},
   ): Promise<Stack> {
     for (const name of SERVICE_NAMES) {
       const main = path.join(ROOT, 'dist', 'apps', name, 'src', 'main.js');
       if (!existsSync(main)) throw new Error(`${main} is missing: run npm run build`);
     }
-    const nats = await startNatsServer();
-    const db = await createTestDatabase();
-    const stack = new Stack(nats, db, opts.env ?? {}, opts.nodeArgs ?? []);
+    const nats = opts.nats ?? (await startNatsServer());
+    const db = await createTestDatabase(opts.adminUrl === undefined ? {} : { adminUrl: opts.adminUrl });
+    const stack = new Stack(nats, db, opts.env ?? {}, opts.nodeArgs ?? [], opts.nats === undefined);
     try {
       // The state-store first: it owns the history projection the tests read.
       const order = opts.services ?? SERVICE_NAMES;
@@ -326,7 +335,7 @@ export class Stack {
     await this.nc?.close().catch(() => undefined);
     await Promise.all(this.workers.map((w) => w.stop()));
     await Promise.all([...this.services.values(), ...this.instances].map((s) => s.stop()));
-    await this.nats.cleanup();
+    if (this.ownsNats) await this.nats.cleanup();
     await this.db.drop().catch(() => undefined);
     rmSync(this.tmp, { recursive: true, force: true });
   }

@@ -1,6 +1,8 @@
 export { getFreePort } from './free-port';
 export { NATS_SERVER_BINARY, startNatsServer } from './nats-server';
 export type { NatsServerHandle, NatsServerOptions } from './nats-server';
+export { POSTGRES_BIN_DIR, startPostgresCluster } from './postgres-cluster';
+export type { PostgresClusterHandle, PostgresClusterOptions } from './postgres-cluster';
 export {
   buildServiceForTest,
   startServiceProcess,

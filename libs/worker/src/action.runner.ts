@@ -14,6 +14,7 @@ import { bindTaskConsumer } from './task-consumer.binder';
 import { NatsTaskDelivery } from './task-delivery';
 import { TaskProcessor, type TaskTransport } from './task.processor';
 import { TaskPuller } from './task.puller';
+import type { WorkerFaults } from './worker.faults';
 import { childLogger } from './worker.logger';
 import type { TaskHandler, WorkerLogger } from './worker.types';
 
@@ -29,6 +30,8 @@ export interface ActionRunnerOptions {
   logger: WorkerLogger;
   transport: TaskTransport;
   cache: ResultCache;
+  /** Crash points for fault-injection tests; default none. */
+  faults?: WorkerFaults;
 }
 
 /**
@@ -55,6 +58,7 @@ export class ActionRunner {
       ackWaitMs: options.ackWaitMs,
       logger: options.logger,
       cache: options.cache,
+      ...(options.faults === undefined ? {} : { faults: options.faults }),
     });
   }
 

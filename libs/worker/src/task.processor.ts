@@ -19,6 +19,7 @@ import { type TaskDelivery, headerValue } from './task-delivery';
 import { TaskAbortReason, TaskAbortedError, isCompleteAsyncError, isTaskAbortedError } from './task.errors';
 import { parseTaskMessage } from './task-message.parser';
 import { endTaskSpan, resultTraceHeaders, startTaskSpan } from './task.tracing';
+import type { WorkerFaults } from './worker.faults';
 import { childLogger } from './worker.logger';
 import type { TaskContext, TaskHandler, WorkerLogger } from './worker.types';
 
@@ -55,6 +56,8 @@ export interface TaskProcessorOptions {
   heartbeatIntervalMs?: number;
   /** Clock (epoch ms) for deadlines and heartbeat throttling; default Date.now. */
   now?: () => number;
+  /** Crash points for fault-injection tests; default none. */
+  faults?: WorkerFaults;
 }
 
 type Outcome =
@@ -304,6 +307,8 @@ export class TaskProcessor {
         early === undefined
           ? await this.invoke(task.input, ctx, spanContext)
           : { kind: 'failure', info: early };
+      // The handler's side effect is done; its result is not published, the delivery not acked.
+      if (early === undefined) this.options.faults?.hit('after-effect');
       const abortReason: unknown = run.controller.signal.reason;
       if (outcome.kind === 'error' && run.controller.signal.aborted && isAbort(abortReason, 'cancelled')) {
         outcome = {

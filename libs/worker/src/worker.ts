@@ -16,6 +16,7 @@ import { ResultCache } from './result.cache';
 import { type ResolvedWorkerOptions, checkConcurrency, resolveWorkerOptions } from './worker.options';
 import type { HandleOptions, TaskHandler, WorkerOptions } from './worker.types';
 import { WORKER_VERSION } from './version';
+import { ProcessWorkerFaults, WORKER_FAULTS_ENV } from './worker.faults';
 import { WorkerPresence } from './worker.presence';
 
 /** After the drain timeout and aborting handlers, how long `close()` still waits for them. */
@@ -49,6 +50,7 @@ export class Worker {
   private constructor(
     private readonly nc: NatsConnection,
     private readonly options: ResolvedWorkerOptions,
+    private readonly faults: ProcessWorkerFaults,
   ) {
     this.name = options.name;
     this.transport = new JetStreamTaskTransport(nc);
@@ -69,6 +71,12 @@ export class Worker {
    */
   static async connect(options: WorkerOptions = {}): Promise<Worker> {
     const resolved = resolveWorkerOptions(options);
+    let faults: ProcessWorkerFaults;
+    try {
+      faults = ProcessWorkerFaults.fromEnv();
+    } catch (err) {
+      throw new BatonError(ErrorCode.VALIDATION_FAILED, (err as Error).message, { retryable: false });
+    }
     const connection: ConnectionOptions = {
       servers: resolved.servers,
       name: `baton-worker ${resolved.name}`,
@@ -91,7 +99,13 @@ export class Worker {
       { worker: resolved.name, server: nc.getServer(), version: WORKER_VERSION },
       'worker connected to NATS',
     );
-    return new Worker(nc, resolved);
+    if (faults.enabled) {
+      resolved.logger.warn(
+        { [WORKER_FAULTS_ENV]: process.env[WORKER_FAULTS_ENV] },
+        'fault points are switched on: this worker will crash on purpose (tests only)',
+      );
+    }
+    return new Worker(nc, resolved, faults);
   }
 
   /**
@@ -155,6 +169,7 @@ export class Worker {
           logger: this.options.logger,
           transport: this.transport,
           cache: this.cache,
+          faults: this.faults,
         }),
       );
     }

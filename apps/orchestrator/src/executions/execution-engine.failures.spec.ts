@@ -379,6 +379,78 @@ describe('ExecutionEngine — time and failure', () => {
     expect(r3.outbox.some((e) => e.subject === Subjects.executionFinished('saga', 'COMPENSATED'))).toBe(true);
   });
 
+  it('evaluates expressions in compensation parameters over $input and $steps, as in step parameters', async () => {
+    const def: WorkflowDefinition = {
+      ...saga,
+      id: 'saga-expr',
+      steps: saga.steps.map((s) =>
+        s.id === 'charge'
+          ? {
+              ...s,
+              compensation: {
+                action: 'pay.refund',
+                parameters: {
+                  orderId: '{% $input.orderId %}',
+                  amount: '{% $steps.charge.output.paid %}',
+                  note: 'literal',
+                },
+              },
+            }
+          : s,
+      ),
+    };
+    const engine = engineWith();
+    let r = await start(engine, def, { orderId: 'o-7' });
+    r = must(await engine.applyResult(def, r, result(tasksIn(r)[0], { output: { res: 1 } })));
+    r = must(await engine.applyResult(def, r, result(tasksIn(r)[0], { output: { paid: 2 } })));
+    r = must(
+      await engine.applyResult(
+        def,
+        r,
+        result(tasksIn(r)[0], { error: { type: 'Lost', message: 'truck', nonRetryable: true } }),
+      ),
+    );
+    const [refund] = tasksIn(r);
+    expect(refund).toMatchObject({
+      action: 'pay.refund',
+      input: { orderId: 'o-7', amount: 2, note: 'literal' },
+    });
+    expect(r.steps.charge.compensation?.input).toEqual({ orderId: 'o-7', amount: 2, note: 'literal' });
+  });
+
+  it('fails a compensation whose parameters cannot be evaluated: the execution ends FAILED, needing attention', async () => {
+    const def: WorkflowDefinition = {
+      ...saga,
+      id: 'saga-bad-expr',
+      steps: saga.steps.map((s) =>
+        s.id === 'charge'
+          ? { ...s, compensation: { action: 'pay.refund', parameters: { x: '{% $undefinedFn(1) %}' } } }
+          : s,
+      ),
+    };
+    const engine = engineWith();
+    let r = await start(engine, def);
+    r = must(await engine.applyResult(def, r, result(tasksIn(r)[0], { output: {} })));
+    r = must(await engine.applyResult(def, r, result(tasksIn(r)[0], { output: {} })));
+    r = must(
+      await engine.applyResult(
+        def,
+        r,
+        result(tasksIn(r)[0], { error: { type: 'Lost', message: 'truck', nonRetryable: true } }),
+      ),
+    );
+    expect(tasksIn(r)).toEqual([]);
+    expect(r.status).toBe(ExecutionStatus.FAILED);
+    expect(r.attention?.stepId).toBe('charge');
+    expect(r.steps.charge.compensation).toMatchObject({
+      status: 'FAILED',
+      error: { type: 'EXPRESSION_FAILED' },
+    });
+    expect(eventsOf(r)).toEqual(
+      expect.arrayContaining([HistoryEventType.COMPENSATION_FAILED, HistoryEventType.EXECUTION_FAILED]),
+    );
+  });
+
   it('ends FAILED and flagged for attention when a compensation fails after its retries; retry resumes it', async () => {
     const engine = engineWith();
     let r = await runToShip(engine);

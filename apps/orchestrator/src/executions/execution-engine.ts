@@ -215,7 +215,7 @@ export class ExecutionEngine {
       !current.compensation.retryAt &&
       draft.record.status === ExecutionStatus.COMPENSATING
     ) {
-      this.applyCompensationResult(def, draft, stepDef, result);
+      await this.applyCompensationResult(def, draft, stepDef, result);
       return this.finish(draft);
     }
     const live =
@@ -303,7 +303,8 @@ export class ExecutionEngine {
         }
         delete current.retryAt;
         current.timerIds = (current.timerIds ?? []).filter((id) => id !== timer.timerId);
-        if (this.dispatchTask(def, draft, stepDef, current.input) === 'failed') return this.finish(draft);
+        if ((await this.dispatchTask(def, draft, stepDef, current.input)) === 'failed')
+          return this.finish(draft);
         return this.finish(draft);
       }
       case TimerPurpose.DEADLINE: {
@@ -538,7 +539,8 @@ export class ExecutionEngine {
         status: ExecutionStatus.COMPENSATING,
         data: { resumed: 'compensation', stepId: compensationFailed.id },
       });
-      this.dispatchCompensation(def, draft, compensationFailed, comp.input);
+      if (comp.input === undefined) await this.compensate(def, draft, compensationFailed);
+      else this.dispatchCompensation(def, draft, compensationFailed, comp.input);
       return this.finish(draft);
     }
     const reset: string[] = [];
@@ -647,12 +649,12 @@ export class ExecutionEngine {
    * steps) a decision request for the rule-engine on `baton.decisions.<category>`, answered the same way.
    * An attempt of an action whose circuit is open is held (a HOLD timer), not failed.
    */
-  private dispatchTask(
+  private async dispatchTask(
     def: WorkflowDefinition,
     draft: Draft,
     stepDef: StepDefinition,
     input: unknown,
-  ): 'scheduled' | 'failed' {
+  ): Promise<'scheduled' | 'failed'> {
     const record = draft.record;
     const step = record.steps[stepDef.id];
     const decision = stepDef.type === StepType.DECISION;
@@ -663,7 +665,13 @@ export class ExecutionEngine {
       if ('error' in chosen) {
         step.attempt = Math.max(step.attempt, 1);
         this.failStep(draft, stepDef, { ...chosen.error, nonRetryable: true });
-        this.endAfterFailure(def, draft, stepDef, { ...chosen.error, nonRetryable: true }, OnExhausted.FAIL);
+        await this.endAfterFailure(
+          def,
+          draft,
+          stepDef,
+          { ...chosen.error, nonRetryable: true },
+          OnExhausted.FAIL,
+        );
         return 'failed';
       }
       action = chosen.action;
@@ -794,12 +802,12 @@ export class ExecutionEngine {
     return choice;
   }
 
-  private emit(
+  private async emit(
     def: WorkflowDefinition,
     draft: Draft,
     stepDef: StepDefinition,
     parameters: unknown,
-  ): 'completed' | 'failed' {
+  ): Promise<'completed' | 'failed'> {
     const record = draft.record;
     const step = record.steps[stepDef.id];
     const params = (parameters ?? {}) as { subject?: unknown; payload?: unknown };
@@ -818,7 +826,7 @@ export class ExecutionEngine {
         nonRetryable: true,
       };
       this.failStep(draft, stepDef, error);
-      this.endAfterFailure(def, draft, stepDef, error, this.exhaustedPolicy(def, stepDef, error));
+      await this.endAfterFailure(def, draft, stepDef, error, this.exhaustedPolicy(def, stepDef, error));
       return 'failed';
     }
     const msgId = `emit:${record.id}:${stepDef.id}`;
@@ -834,12 +842,12 @@ export class ExecutionEngine {
   }
 
   /** A wait step starts: a timer (time), a kept or awaited signal, or an entry in the event waits index. */
-  private startWait(
+  private async startWait(
     def: WorkflowDefinition,
     draft: Draft,
     stepDef: StepDefinition,
     parameters: unknown,
-  ): 'scheduled' | 'completed' | 'failed' {
+  ): Promise<'scheduled' | 'completed' | 'failed'> {
     const record = draft.record;
     const step = record.steps[stepDef.id];
     const p = (parameters ?? {}) as Record<string, unknown>;
@@ -848,14 +856,14 @@ export class ExecutionEngine {
     step.startedAt = draft.at;
     step.input = p;
     const nowMs = Date.parse(draft.at);
-    const bad = (message: string): 'failed' => {
+    const bad = async (message: string): Promise<'failed'> => {
       const error: ErrorInfo = {
         type: ErrorCode.VALIDATION_FAILED,
         message: `step '${stepDef.id}' ${message}`,
         nonRetryable: true,
       };
       this.failStep(draft, stepDef, error);
-      this.endAfterFailure(def, draft, stepDef, error, this.exhaustedPolicy(def, stepDef, error));
+      await this.endAfterFailure(def, draft, stepDef, error, this.exhaustedPolicy(def, stepDef, error));
       return 'failed';
     };
     const timeoutAt = (): string | undefined | null => {
@@ -1045,12 +1053,12 @@ export class ExecutionEngine {
         });
         step.status = StepStatus.SCHEDULED;
         step.error = error;
-        this.dispatchTask(def, draft, stepDef, step.input);
+        await this.dispatchTask(def, draft, stepDef, step.input);
         return;
       }
     }
     this.failStep(draft, stepDef, error, workerId);
-    this.endAfterFailure(def, draft, stepDef, error, this.exhaustedPolicy(def, stepDef, error, policy));
+    await this.endAfterFailure(def, draft, stepDef, error, this.exhaustedPolicy(def, stepDef, error, policy));
     if (record.status === ExecutionStatus.RUNNING && !record.parked) await this.advance(def, draft);
   }
 
@@ -1065,13 +1073,13 @@ export class ExecutionEngine {
     return def.steps.some((s) => s.compensation !== undefined) ? OnExhausted.COMPENSATE : OnExhausted.FAIL;
   }
 
-  private endAfterFailure(
+  private async endAfterFailure(
     def: WorkflowDefinition,
     draft: Draft,
     stepDef: StepDefinition,
     error: ErrorInfo,
     onExhausted: OnExhausted,
-  ): void {
+  ): Promise<void> {
     const record = draft.record;
     const step = record.steps[stepDef.id];
     switch (onExhausted) {
@@ -1114,7 +1122,7 @@ export class ExecutionEngine {
       }
       case OnExhausted.COMPENSATE:
         this.stopInFlight(def, draft, `step '${stepDef.id}' failed`);
-        this.startCompensation(def, draft, stepDef.id, error);
+        await this.startCompensation(def, draft, stepDef.id, error);
         return;
       default:
         this.stopInFlight(def, draft, `step '${stepDef.id}' failed`);
@@ -1188,7 +1196,12 @@ export class ExecutionEngine {
   // ---------------------------------------------------------------------------------------------------
   // Compensation (saga)
 
-  private startCompensation(def: WorkflowDefinition, draft: Draft, stepId: string, error: ErrorInfo): void {
+  private async startCompensation(
+    def: WorkflowDefinition,
+    draft: Draft,
+    stepId: string,
+    error: ErrorInfo,
+  ): Promise<void> {
     const record = draft.record;
     record.failure = { ...error, stepId };
     record.status = ExecutionStatus.COMPENSATING;
@@ -1197,11 +1210,11 @@ export class ExecutionEngine {
       status: ExecutionStatus.COMPENSATING,
       data: { failure: record.failure, steps: order },
     });
-    this.nextCompensation(def, draft);
+    await this.nextCompensation(def, draft);
   }
 
   /** Runs the next compensation in reverse completion order, or ends the execution COMPENSATED. */
-  private nextCompensation(def: WorkflowDefinition, draft: Draft): void {
+  private async nextCompensation(def: WorkflowDefinition, draft: Draft): Promise<void> {
     const record = draft.record;
     const next = compensationOrder(def, record).find(
       (s) => record.steps[s.id].compensation?.status !== 'COMPLETED',
@@ -1216,7 +1229,38 @@ export class ExecutionEngine {
       });
       return;
     }
-    this.dispatchCompensation(def, draft, next, undefined);
+    await this.compensate(def, draft, next);
+  }
+
+  /**
+   * Dispatches the first attempt of a step's compensation with its parameters evaluated now (expressions
+   * over `$input` and `$steps`, like a step's own parameters). A failing expression fails the compensation
+   * for good: the execution ends FAILED and needs attention, as when a compensation task fails.
+   */
+  private async compensate(def: WorkflowDefinition, draft: Draft, stepDef: StepDefinition): Promise<void> {
+    const spec = stepDef.compensation as Compensation;
+    let parameters: unknown;
+    try {
+      parameters = await this.options.evaluator.evaluateTemplate(
+        spec.parameters ?? {},
+        bindingsOf(draft.record),
+        `compensation of step '${stepDef.id}' parameters`,
+      );
+    } catch (err) {
+      const error = { ...errorInfoOf(err, ErrorCode.EXPRESSION_FAILED), nonRetryable: true };
+      const step = draft.record.steps[stepDef.id];
+      const attempt = (step.compensation?.attempt ?? 0) + 1;
+      step.compensation = {
+        status: 'SCHEDULED',
+        attempt,
+        taskId: `${draft.record.id}.${stepDef.id}.c${attempt}`,
+        nonce: draft.nonce(),
+        ...(step.compensation?.retryBase !== undefined ? { retryBase: step.compensation.retryBase } : {}),
+      };
+      this.failCompensation(draft, stepDef, step.compensation, error);
+      return;
+    }
+    this.dispatchCompensation(def, draft, stepDef, parameters);
   }
 
   private dispatchCompensation(
@@ -1232,7 +1276,7 @@ export class ExecutionEngine {
     const attempt = (previous?.attempt ?? 0) + 1;
     const taskId = `${record.id}.${stepDef.id}.c${attempt}`;
     const nonce = draft.nonce();
-    const parameters = input ?? spec.parameters ?? {};
+    const parameters = input ?? {};
     step.compensation = {
       status: 'SCHEDULED',
       attempt,
@@ -1269,12 +1313,12 @@ export class ExecutionEngine {
     });
   }
 
-  private applyCompensationResult(
+  private async applyCompensationResult(
     def: WorkflowDefinition,
     draft: Draft,
     stepDef: StepDefinition,
     result: TaskResult,
-  ): void {
+  ): Promise<void> {
     const record = draft.record;
     const step = record.steps[stepDef.id];
     const comp = { ...(step.compensation as CompensationRecord) };
@@ -1289,7 +1333,7 @@ export class ExecutionEngine {
         status: StepStatus.COMPENSATED,
         data: { output: result.output ?? null, workerId: result.workerId },
       });
-      this.nextCompensation(def, draft);
+      await this.nextCompensation(def, draft);
       return;
     }
     const error: ErrorInfo = {
@@ -1318,6 +1362,17 @@ export class ExecutionEngine {
       });
       return;
     }
+    this.failCompensation(draft, stepDef, comp, error);
+  }
+
+  /** A compensation failed for good: the execution ends FAILED, listed as needing attention. */
+  private failCompensation(
+    draft: Draft,
+    stepDef: StepDefinition,
+    comp: CompensationRecord,
+    error: ErrorInfo,
+  ): void {
+    const record = draft.record;
     comp.status = 'FAILED';
     comp.error = error;
     draft.event(HistoryEventType.COMPENSATION_FAILED, {
