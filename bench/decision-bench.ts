@@ -107,6 +107,7 @@ async function main(): Promise<void> {
       'request -> result (rule-engine)': [],
       'result -> task (orchestrator)': [],
       'start -> task (orchestrator)': [],
+      'task -> result (worker)': [],
     };
     let n = 0;
     const once = (def: WorkflowDefinition, record = false) =>
@@ -124,6 +125,7 @@ async function main(): Promise<void> {
             hops['result -> task (orchestrator)']!.push(m.task - m.decided);
           } else if (def === task1 && m.task) {
             hops['start -> task (orchestrator)']!.push(m.task - started);
+            if (m.done) hops['task -> result (worker)']!.push(m.done - m.task);
           }
         };
         waiters.set(executionId, (status) => {
