@@ -37,7 +37,12 @@ describe('scheduler failover: two instances, one SIGKILLed', () => {
   beforeAll(async () => {
     stack = await Stack.start({
       services: ['state-store', 'orchestrator', 'scheduler'],
-      env: { BATON_TIMER_POLL_INTERVAL_MS: '200', BATON_SCHEDULE_POLL_INTERVAL_MS: '200' },
+      env: {
+        BATON_TIMER_POLL_INTERVAL_MS: '200',
+        BATON_SCHEDULE_POLL_INTERVAL_MS: '200',
+        // A take-over is a gap of at most a poll interval or two; a starved CI machine may stretch it.
+        BATON_SCHEDULE_MISFIRE_GRACE_MS: '30000',
+      },
     });
     await stack.startInstance('scheduler');
   });
@@ -158,8 +163,7 @@ describe('scheduler failover: two instances, one SIGKILLed', () => {
     const lastFire = Date.parse(after.lastFireAt ?? '');
 
     // Fire time -> execution id is one-to-one (derived from schedule id and fire time), so an execution per
-    // fire time is exactly one. Every execution is for a fire time of the window, and the only fire times
-    // left out are the ones the kill skipped (one catch-up fire, not a burst).
+    // fire time is exactly one. Every execution is for a fire time of the window, and none is left out.
     const byId = new Map<string, number>();
     for (let t = firstFire.getTime(); t <= lastFire; t += 1_000)
       byId.set(scheduleExecutionId(SCHEDULE, new Date(t)), t);
@@ -179,9 +183,9 @@ describe('scheduler failover: two instances, one SIGKILLed', () => {
     const missing = [...byId.entries()]
       .filter(([id]) => !ids.includes(id))
       .map(([, t]) => new Date(t).toISOString());
-    // Fire times are skipped only where a claim came later than the next fire time (the kill, a starved
-    // machine): then the latest one fires, once.
-    expect(missing.length).toBeLessThanOrEqual(Math.max(3, Math.floor(byId.size / 5)));
+    // The surviving instance takes over within the misfire grace: every fire time of the window, the
+    // kill's included, started its execution, once.
+    expect(missing).toEqual([]);
 
     sub.unsubscribe();
     startSub.unsubscribe();

@@ -19,6 +19,11 @@ export const schedulerEnvSchema = databaseServiceEnvSchema.safeExtend({
   BATON_SCHEDULE_POLL_INTERVAL_MS: int(10, 60_000, 1_000),
   /** Most schedules claimed and fired in one transaction. */
   BATON_SCHEDULE_BATCH_SIZE: int(1, 10_000, 100),
+  /**
+   * A fire at most this late still fires for its own time (each missed time of a short gap starts its
+   * execution); a later one is downtime: one catch-up fire for the latest missed time.
+   */
+  BATON_SCHEDULE_MISFIRE_GRACE_MS: int(0, 3_600_000, 5_000),
 });
 
 export type SchedulerConfig = z.output<typeof schedulerEnvSchema>;

@@ -71,7 +71,10 @@ class FakeStore implements ScheduleStore {
   }
 }
 
-function harness(rows: ScheduleRecord[], opts: { failPublish?: boolean; batchSize?: number } = {}) {
+function harness(
+  rows: ScheduleRecord[],
+  opts: { failPublish?: boolean; batchSize?: number; misfireGraceMs?: number } = {},
+) {
   const clock = { t: T0, now: () => clock.t };
   const store = new FakeStore(rows);
   const published: ScheduleFire[] = [];
@@ -84,7 +87,12 @@ function harness(rows: ScheduleRecord[], opts: { failPublish?: boolean; batchSiz
       return Promise.resolve();
     },
     clock,
-    { batchSize: opts.batchSize ?? 100, pollIntervalMs: 1_000, onFired: (b) => batches.push(b) },
+    {
+      batchSize: opts.batchSize ?? 100,
+      pollIntervalMs: 1_000,
+      onFired: (b) => batches.push(b),
+      ...(opts.misfireGraceMs === undefined ? {} : { misfireGraceMs: opts.misfireGraceMs }),
+    },
   );
   return { clock, store, published, batches, firing };
 }
@@ -123,6 +131,20 @@ describe('planFire', () => {
     expect(plan.advance.nextFireAt).toEqual(new Date(T0 + 3_610_000));
   });
 
+  it('within the misfire grace fires each missed time for itself, in order', () => {
+    const now = new Date(T0 + 25_000); // 25 s late for a */10 s schedule: T0, T0+10 s and T0+20 s are due
+    const first = planFire(schedule(), now, 30_000);
+    expect(first.fire?.fireAt).toEqual(new Date(T0));
+    expect(first.advance.nextFireAt).toEqual(new Date(T0 + 10_000));
+    const second = planFire(schedule({ nextFireAt: new Date(T0 + 10_000) }), now, 30_000);
+    expect(second.fire?.fireAt).toEqual(new Date(T0 + 10_000));
+    expect(second.advance.nextFireAt).toEqual(new Date(T0 + 20_000));
+    // Past the grace, the same lateness is downtime: one fire for the latest time, next after now.
+    const late = planFire(schedule(), now, 5_000);
+    expect(late.fire?.fireAt).toEqual(new Date(T0 + 20_000));
+    expect(late.advance.nextFireAt).toEqual(new Date(T0 + 30_000));
+  });
+
   it('derives the same execution id on every instance and retry, different ids for different times', () => {
     const a = planFire(schedule(), new Date(T0 + 5));
     const b = planFire(schedule(), new Date(T0 + 900));
@@ -156,6 +178,15 @@ describe('planFire', () => {
 });
 
 describe('ScheduleFiring', () => {
+  it('after a gap within the grace (an instance taking over) starts every missed fire time, once', async () => {
+    const { clock, published, firing } = harness([schedule()], { misfireGraceMs: 30_000 });
+    clock.t = T0 + 25_000;
+    for (let round = 0; round < 5; round++) await firing.fireDue();
+    expect(published.map((p) => p.fireAt.getTime() - T0)).toEqual([0, 10_000, 20_000]);
+    expect(new Set(published.map((p) => p.executionId)).size).toBe(3);
+    expect(await firing.sleepMs()).toBe(1_000);
+  });
+
   it('fires due schedules once per fire time as the clock moves, with no sleeps', async () => {
     const { clock, published, firing, batches } = harness([schedule()]);
     expect(await firing.fireDue()).toHaveLength(1);

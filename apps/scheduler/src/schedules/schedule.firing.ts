@@ -32,16 +32,25 @@ export interface FirePlan {
 }
 
 /**
- * Plans the fire of a schedule that is due at `now` (`nextFireAt <= now`): it fires once, for the latest
- * fire time at or before `now` (after downtime the missed times before it are not caught up one by one),
- * and its next fire is the first time after `now`. With overlap `skip`, a schedule whose previous execution
- * still runs skips this fire and only advances.
+ * Plans the fire of a schedule that is due at `now` (`nextFireAt <= now`). A fire at most
+ * `misfireGraceMs` late (an instance taking over from one that died, a busy loop) fires for its own time
+ * and the next fire is the one after it, so every fire time of a short gap still starts its execution, in
+ * order. A fire later than that (downtime, a paused loop) fires once, for the latest fire time at or before
+ * `now`, and its next fire is the first time after `now`: the missed times are not caught up one by one.
+ * With overlap `skip`, a schedule whose previous execution still runs skips this fire and only advances.
  */
-export function planFire(schedule: ScheduleRecord, now: Date): FirePlan {
+export function planFire(schedule: ScheduleRecord, now: Date, misfireGraceMs = 0): FirePlan {
   const due = schedule.nextFireAt ?? now;
-  const latest = latestFireAtOrBefore(schedule.expression, schedule.timezone, now);
-  const fireAt = latest !== null && latest.getTime() >= due.getTime() ? latest : due;
-  const nextFireAt = nextFireAfter(schedule.expression, schedule.timezone, now);
+  let fireAt: Date;
+  let nextFireAt: Date | null;
+  if (now.getTime() - due.getTime() <= misfireGraceMs) {
+    fireAt = due;
+    nextFireAt = nextFireAfter(schedule.expression, schedule.timezone, due);
+  } else {
+    const latest = latestFireAtOrBefore(schedule.expression, schedule.timezone, now);
+    fireAt = latest !== null && latest.getTime() >= due.getTime() ? latest : due;
+    nextFireAt = nextFireAfter(schedule.expression, schedule.timezone, now);
+  }
   if (schedule.overlap === ScheduleOverlap.SKIP && schedule.runningExecutionId !== null) {
     return { advance: { id: schedule.id, nextFireAt, firedAt: null, executionId: null, track: false } };
   }
@@ -71,6 +80,8 @@ export interface FiredBatch {
 export interface ScheduleFiringOptions extends DueLoopOptions {
   /** Most schedules per claim transaction. */
   batchSize: number;
+  /** A fire at most this late fires for its own time; a later one collapses into one catch-up fire. */
+  misfireGraceMs?: number;
   onFired?: (batch: FiredBatch) => void;
 }
 
@@ -97,7 +108,7 @@ export class ScheduleFiring extends DueLoop {
       const now = new Date(this.clock.now());
       let started: ScheduleFire[] = [];
       const { claimed, advances } = await this.store.claimDue(now, this.opts.batchSize, async (schedules) => {
-        const plans = schedules.map((s) => planFire(s, now));
+        const plans = schedules.map((s) => planFire(s, now, this.opts.misfireGraceMs ?? 0));
         started = plans.flatMap((p) => (p.fire ? [p.fire] : []));
         await Promise.all(started.map((f) => this.publish(f)));
         return plans.map((p) => p.advance);

@@ -76,6 +76,7 @@ export class SchedulesService implements OnApplicationBootstrap, BeforeApplicati
       {
         batchSize: config.BATON_SCHEDULE_BATCH_SIZE,
         pollIntervalMs: config.BATON_SCHEDULE_POLL_INTERVAL_MS,
+        misfireGraceMs: config.BATON_SCHEDULE_MISFIRE_GRACE_MS,
         onError: (err) => this.logger.warn({ err }, 'firing schedules failed; retrying'),
         onFired: ({ started, skipped, lagsMs }) => {
           if (started.length > 0) fires.inc({ outcome: 'started' }, started.length);
