@@ -371,12 +371,13 @@ export class ChaosRun {
       this.workers.set(name, worker);
     }
     const handle = worker;
-    const readyBefore = handle.output.filter((l) => l.includes('worker ready')).length;
+    // Count from this start on: the kept output is bounded, so earlier ready lines may drop out of it.
+    const mark = handle.linesSeen;
     handle.start();
     await waitFor(
       () => {
         if (!handle.running) throw new Error(`${name} exited at start:\n${handle.tail()}`);
-        return handle.output.filter((l) => l.includes('worker ready')).length > readyBefore;
+        return handle.linesSince(mark).some((l) => l.includes('worker ready'));
       },
       { timeoutMs: 60_000, intervalMs: 100, what: `${name} ready` },
     );

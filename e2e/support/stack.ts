@@ -44,7 +44,10 @@ const USES_DATABASE: ReadonlySet<ServiceName> = new Set([
 /** One child process (a service or a worker) with its captured output. */
 export class ChildHandle {
   proc?: ChildProcess;
+  /** The last 400 lines of output (stdout and stderr). */
   readonly output: string[] = [];
+  /** Lines output since the first start, including those no longer kept in {@link output}. */
+  linesSeen = 0;
   private exited?: Promise<void>;
 
   constructor(
@@ -63,7 +66,10 @@ export class ChildHandle {
     this.proc = proc;
     const keep = (chunk: Buffer) => {
       for (const line of chunk.toString().split('\n')) {
-        if (line.trim()) this.output.push(line);
+        if (line.trim()) {
+          this.output.push(line);
+          this.linesSeen++;
+        }
       }
       if (this.output.length > 400) this.output.splice(0, this.output.length - 400);
     };
@@ -89,6 +95,12 @@ export class ChildHandle {
     const timer = setTimeout(() => this.proc?.kill('SIGKILL'), graceMs);
     await this.signal('SIGTERM');
     clearTimeout(timer);
+  }
+
+  /** The kept lines output after the {@link linesSeen} count `mark`. */
+  linesSince(mark: number): string[] {
+    const count = Math.min(this.linesSeen - mark, this.output.length);
+    return count <= 0 ? [] : this.output.slice(this.output.length - count);
   }
 
   tail(lines = 40): string {
