@@ -56,6 +56,7 @@ export { RULE_ENGINE_PERSISTENCE } from './rule-engine/rule-engine.persistence';
 export { RuleEntity } from './rule-engine/entities/rule.entity';
 export { RuleVersionEntity } from './rule-engine/entities/rule-version.entity';
 export { CreateRuleEngineTables1795400000000 } from './rule-engine/migrations/1795400000000-create-rule-engine-tables';
+export { RuleVersionsCategoryIndex1797100000000 } from './rule-engine/migrations/1797100000000-rule-versions-category-index';
 export { RuleRepository } from './rule-engine/rule.repository';
 export { RuleOperation } from './rule-engine/rule-engine.types';
 export type { RuleChange, RuleDefinition, RuleVersion, StoredRule } from './rule-engine/rule-engine.types';

@@ -11,7 +11,7 @@ import {
 } from '../src';
 import type { RuleDefinition } from '../src';
 
-const MIGRATION = 'CreateRuleEngineTables1795400000000';
+const MIGRATIONS = ['CreateRuleEngineTables1795400000000', 'RuleVersionsCategoryIndex1797100000000'];
 
 const def = (id: string, patch: Partial<RuleDefinition> = {}): RuleDefinition => ({
   id,
@@ -43,12 +43,12 @@ describe('rule-engine persistence', () => {
   });
 
   it('migrates, matches the entities exactly, reverts and applies again', async () => {
-    expect((await runMigrations(ds)).map((m) => m.name)).toEqual([MIGRATION]);
+    expect((await runMigrations(ds)).map((m) => m.name)).toEqual(MIGRATIONS);
     const diff = await ds.driver.createSchemaBuilder().log();
     expect(diff.upQueries.map((q) => q.query)).toEqual([]);
-    expect(await revertLastMigration(ds)).toBe(MIGRATION);
-    expect(await pendingMigrations(ds)).toEqual([MIGRATION]);
-    expect((await runMigrations(ds)).map((m) => m.name)).toEqual([MIGRATION]);
+    expect(await revertLastMigration(ds)).toBe(MIGRATIONS[1]);
+    expect(await pendingMigrations(ds)).toEqual([MIGRATIONS[1]]);
+    expect((await runMigrations(ds)).map((m) => m.name)).toEqual([MIGRATIONS[1]]);
   });
 
   it('writes one version per change, in order, and keeps deleted rules’ history', async () => {

@@ -1,8 +1,9 @@
-import { Check, Column, Entity, PrimaryColumn } from 'typeorm';
+import { Check, Column, Entity, Index, PrimaryColumn } from 'typeorm';
 
 /** One immutable version of a rule (table `rule_versions`, append-only). */
 @Entity({ name: 'rule_versions' })
 @Check('rule_versions_operation_check', `operation IN ('create', 'update', 'delete')`)
+@Index('rule_versions_category_idx', ['category', 'recordedAt'])
 export class RuleVersionEntity {
   @PrimaryColumn({ name: 'rule_id', type: 'text' })
   ruleId!: string;
