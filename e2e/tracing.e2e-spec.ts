@@ -191,6 +191,20 @@ describe('tracing across every service', () => {
     expect(flattenTree(roots)).toHaveLength(spans.length);
     expect(receiver.rejected).toBe(0);
 
+    // PostgreSQL queries made while handling traced messages are CLIENT spans under those messages' spans.
+    const isPg = (s: { kind: number; attributes: Record<string, unknown> }) =>
+      s.kind === OtlpSpanKind.CLIENT &&
+      (s.attributes['db.system'] === 'postgresql' || s.attributes['db.system.name'] === 'postgresql');
+    const pgSpans = await waitFor(
+      () => {
+        const found = receiver.spans.filter((s) => isPg(s) && s.service === 'baton-state-store');
+        return found.length > 0 ? found : undefined;
+      },
+      { what: 'PostgreSQL client spans of the state-store', timeoutMs: 30_000, intervalMs: 200 },
+    );
+    const received = new Set(receiver.spans.map((s) => s.spanId));
+    expect(pgSpans.every((s) => s.parentSpanId !== undefined && received.has(s.parentSpanId))).toBe(true);
+
     // No span about this execution lives in another trace.
     const elsewhere = receiver.spans.filter(
       (s) => s.attributes['baton.execution_id'] === executionId && s.traceId !== traceId,

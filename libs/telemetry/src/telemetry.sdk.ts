@@ -1,6 +1,7 @@
 import { context, propagation, trace } from '@opentelemetry/api';
 import type * as OtlpHttp from '@opentelemetry/exporter-trace-otlp-http';
 import type * as InstrumentationHttp from '@opentelemetry/instrumentation-http';
+import type * as InstrumentationPg from '@opentelemetry/instrumentation-pg';
 import type * as SdkNode from '@opentelemetry/sdk-node';
 import type { NodeSDK, tracing } from '@opentelemetry/sdk-node';
 import type * as SemConv from '@opentelemetry/semantic-conventions';
@@ -54,7 +55,7 @@ function load<T>(id: string): T {
  * Starts OpenTelemetry tracing for one service process.
  *
  * Only when `OTEL_EXPORTER_OTLP_ENDPOINT` is set (the standard OTel variable) does it start a NodeSDK with the
- * OTLP/HTTP trace exporter, the HTTP instrumentation and the W3C trace-context propagator; metrics and logs
+ * OTLP/HTTP trace exporter, the HTTP and PostgreSQL (`pg`) instrumentations and the W3C trace-context propagator; metrics and logs
  * are not exported. Otherwise nothing is loaded or registered, so tracing that is off costs next to nothing.
  *
  * Call it first in a service's `src/instrumentation.ts`, which `main.ts` imports before anything else, so
@@ -72,6 +73,7 @@ export function startTelemetry(options: TelemetryOptions): TelemetryHandle {
   // Loaded lazily: the SDK and exporters are only paid for when tracing is on.
   const sdkNode = load<typeof SdkNode>('@opentelemetry/sdk-node');
   const { HttpInstrumentation } = load<typeof InstrumentationHttp>('@opentelemetry/instrumentation-http');
+  const { PgInstrumentation } = load<typeof InstrumentationPg>('@opentelemetry/instrumentation-pg');
   const semconv = load<typeof SemConv>('@opentelemetry/semantic-conventions');
 
   let spanProcessor: tracing.SpanProcessor;
@@ -95,6 +97,9 @@ export function startTelemetry(options: TelemetryOptions): TelemetryHandle {
       new HttpInstrumentation({
         ignoreIncomingRequestHook: (req) => UNTRACED_PATHS.some((p) => req.url?.startsWith(p) ?? false),
       }),
+      // CLIENT spans of PostgreSQL queries made while handling something traced (a history batch, an API
+      // request); the polling loops (timers, schedules) run outside any span and make none.
+      new PgInstrumentation({ requireParentSpan: true, ignoreConnectSpans: true }),
     ],
     // Traces only: no metric readers and no log processors, whatever OTEL_METRICS_EXPORTER /
     // OTEL_LOGS_EXPORTER say (metrics are scraped from /metrics).
