@@ -90,3 +90,4 @@ export {
   scheduleExecutionId,
 } from './scheduler';
 export type { ScheduleView, TimerView, WorkerAnnouncement, WorkerGoodbye } from './scheduler';
+export { CrashPoints } from './crash-points';

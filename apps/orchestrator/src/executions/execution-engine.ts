@@ -303,8 +303,7 @@ export class ExecutionEngine {
         }
         delete current.retryAt;
         current.timerIds = (current.timerIds ?? []).filter((id) => id !== timer.timerId);
-        if ((await this.dispatchTask(def, draft, stepDef, current.input)) === 'failed')
-          return this.finish(draft);
+        await this.dispatchTask(def, draft, stepDef, current.input);
         return this.finish(draft);
       }
       case TimerPurpose.DEADLINE: {
@@ -1248,19 +1247,30 @@ export class ExecutionEngine {
       );
     } catch (err) {
       const error = { ...errorInfoOf(err, ErrorCode.EXPRESSION_FAILED), nonRetryable: true };
-      const step = draft.record.steps[stepDef.id];
-      const attempt = (step.compensation?.attempt ?? 0) + 1;
-      step.compensation = {
-        status: 'SCHEDULED',
-        attempt,
-        taskId: `${draft.record.id}.${stepDef.id}.c${attempt}`,
-        nonce: draft.nonce(),
-        ...(step.compensation?.retryBase !== undefined ? { retryBase: step.compensation.retryBase } : {}),
-      };
-      this.failCompensation(draft, stepDef, step.compensation, error);
+      this.failCompensation(draft, stepDef, this.nextCompensationAttempt(draft, stepDef), error);
       return;
     }
     this.dispatchCompensation(def, draft, stepDef, parameters);
+  }
+
+  /** The step's next compensation attempt, SCHEDULED (keeping the retry base of the earlier attempts). */
+  private nextCompensationAttempt(
+    draft: Draft,
+    stepDef: StepDefinition,
+    input?: unknown,
+  ): CompensationRecord {
+    const step = draft.record.steps[stepDef.id];
+    const previous = step.compensation;
+    const attempt = (previous?.attempt ?? 0) + 1;
+    step.compensation = {
+      status: 'SCHEDULED',
+      attempt,
+      taskId: `${draft.record.id}.${stepDef.id}.c${attempt}`,
+      nonce: draft.nonce(),
+      ...(input !== undefined ? { input } : {}),
+      ...(previous?.retryBase !== undefined ? { retryBase: previous.retryBase } : {}),
+    };
+    return step.compensation;
   }
 
   private dispatchCompensation(
@@ -1272,19 +1282,8 @@ export class ExecutionEngine {
     const record = draft.record;
     const step = record.steps[stepDef.id];
     const spec = stepDef.compensation as Compensation;
-    const previous = step.compensation;
-    const attempt = (previous?.attempt ?? 0) + 1;
-    const taskId = `${record.id}.${stepDef.id}.c${attempt}`;
-    const nonce = draft.nonce();
     const parameters = input ?? {};
-    step.compensation = {
-      status: 'SCHEDULED',
-      attempt,
-      taskId,
-      nonce,
-      input: parameters,
-      ...(previous?.retryBase !== undefined ? { retryBase: previous.retryBase } : {}),
-    };
+    const { attempt, taskId, nonce } = this.nextCompensationAttempt(draft, stepDef, parameters);
     const task: TaskMessage = {
       protocol: PROTOCOL_VERSION,
       taskId,

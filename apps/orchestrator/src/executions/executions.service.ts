@@ -24,6 +24,7 @@ import type {
 } from '@baton/contracts';
 
 import { inExecutionSpan } from '@baton/telemetry';
+import type { CompiledCondition } from '@baton/workflow';
 
 import { WorkflowRegistry } from '../definitions/workflow-registry';
 import type { TriggerMatch } from '../definitions/workflow-registry';
@@ -145,7 +146,7 @@ export class ExecutionsService {
   async startFromEvent(event: InboundEvent, headers: Record<string, string[]>): Promise<void> {
     const matches = this.registry.triggersFor(event.subject);
     for (const match of matches) {
-      if (match.condition && !(await this.conditionHolds(match, event))) continue;
+      if (match.condition && !(await this.conditionHolds(match, match.condition, event))) continue;
       const start = await startFromTrigger(this.evaluator, match.workflow, match.trigger, match.index, event);
       const cause = `event:${event.subject}#${event.streamSequence}`;
       const { record, created } = await inExecutionSpan(
@@ -182,9 +183,13 @@ export class ExecutionsService {
    * Whether an event trigger's condition holds for `event` (facts `{ event, subject }`). A condition that
    * cannot be evaluated for this event (a fact of an unexpected shape) does not hold; that is logged.
    */
-  private async conditionHolds(match: TriggerMatch, event: InboundEvent): Promise<boolean> {
+  private async conditionHolds(
+    match: TriggerMatch,
+    condition: CompiledCondition,
+    event: InboundEvent,
+  ): Promise<boolean> {
     try {
-      const holds = await match.condition!.holds({ event: event.payload, subject: event.subject });
+      const holds = await condition.holds({ event: event.payload, subject: event.subject });
       if (!holds) this.metrics.triggerSkipped(match.workflow.id);
       return holds;
     } catch (err) {

@@ -38,20 +38,11 @@ export interface ScheduleRecord {
   updatedAt: Date;
 }
 
-/** A schedule to create. */
-export interface NewSchedule {
-  id: string;
-  workflowId: string;
-  workflowVersion: number | null;
-  expression: string;
-  timezone: string;
-  input: unknown;
-  overlap: ScheduleOverlap;
-  paused: boolean;
-  source: ScheduleSource;
-  nextFireAt: Date | null;
-  createdAt: Date;
-}
+/** A schedule to create: a row before its first fire. */
+export type NewSchedule = Omit<
+  ScheduleRecord,
+  'lastFireAt' | 'lastExecutionId' | 'runningExecutionId' | 'updatedAt'
+>;
 
 /** What one claimed schedule becomes (decided by the caller of {@link ScheduleRepository.claimDue}). */
 export interface ScheduleAdvance {
