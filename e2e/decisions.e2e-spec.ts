@@ -9,7 +9,10 @@ interface Live {
   output?: unknown;
   steps: Record<
     string,
-    { status: string; output?: { outcome?: string; rules?: { id: string; version: number }[] } }
+    {
+      status: string;
+      output?: { outcome?: string; rules?: { id: string; version: number }[]; evaluated?: number };
+    }
   >;
 }
 
@@ -101,6 +104,8 @@ describe('decision steps', () => {
     const small = await run('d-default', { total: 20, country: 'PT' });
     expect(small.status).toBe('COMPLETED');
     expect(small.steps['fraud']?.output?.outcome).toBe('default');
+    // No rule fired: none is listed, and both were evaluated.
+    expect(small.steps['fraud']?.output).toMatchObject({ rules: [], evaluated: 2 });
     expect(small.steps['charge']?.status).toBe('COMPLETED');
     expect(small.steps['review']?.status).toBe('SKIPPED');
     expect(small.steps['refuse']?.status).toBe('SKIPPED');
@@ -109,6 +114,7 @@ describe('decision steps', () => {
 
     const big = await run('d-review', { total: 5000, country: 'PT' });
     expect(big.steps['fraud']?.output?.outcome).toBe('review');
+    expect(big.steps['fraud']?.output?.rules?.map((r) => r.id)).toEqual(['big-orders']);
     expect(big.steps['review']?.status).toBe('COMPLETED');
     expect(big.steps['charge']?.status).toBe('SKIPPED');
     expect(big.steps['notify']?.status).toBe('COMPLETED');

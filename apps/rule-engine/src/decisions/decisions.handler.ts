@@ -14,13 +14,14 @@ import type { TaskMessage, TaskResult } from '@baton/contracts';
 import { JetStreamConsumer, JetStreamPublisher } from '@baton/transport-jetstream';
 import type { JetStreamContext } from '@baton/transport-jetstream';
 
+import type { Decision } from '../rules/rule-set';
 import { RulesService } from '../rules/rules.service';
 
 /**
  * Decision steps by choreography: the orchestrator publishes a decision request (a `TaskMessage` whose
  * `action` is the rule category and whose `input` holds the facts) on `baton.decisions.<category>`; this
  * consumer evaluates the category's enabled rules and publishes the result to the request's `replyTo` like
- * a worker would: `{ outcome, rules }` (CONTRACT §3.2), msg id `result:<taskId>`, then acks.
+ * a worker would: `{ outcome, rules, evaluated }` (CONTRACT §3.2; {@link decisionOutput}), msg id `result:<taskId>`, then acks.
  */
 @Controller()
 export class DecisionsHandler {
@@ -50,17 +51,7 @@ export class DecisionsHandler {
       result = {
         ...resultBase(request, startedAt),
         status: 'completed',
-        output: {
-          outcome: decision.outcome,
-          rules: decision.rules.map((r) => ({
-            id: r.id,
-            version: r.version,
-            priority: r.priority,
-            satisfied: r.satisfied,
-            ...(r.event ? { event: r.event } : {}),
-          })),
-          ...(request.rulesAsOf !== undefined ? { rulesAsOf: request.rulesAsOf } : {}),
-        },
+        output: decisionOutput(decision, request.rulesAsOf),
       };
     } catch (err) {
       // A request the rules can never decide (bad facts) fails the step; anything else is retried.
@@ -85,6 +76,24 @@ export class DecisionsHandler {
       },
     });
   }
+}
+
+/**
+ * A decision step's output (CONTRACT §3.2): the outcome, the rules that fired (highest priority first) with
+ * the versions used, how many rules were evaluated, and the time the category was taken at when pinned.
+ * The rules that did not fire are left out: with `rulesAsOf` they are known exactly (the category as of
+ * that time), and carrying every evaluated rule would copy the whole category into the execution's state,
+ * history and completion notice on every decision.
+ */
+export function decisionOutput(decision: Decision, rulesAsOf: string | undefined): Record<string, unknown> {
+  return {
+    outcome: decision.outcome,
+    rules: decision.rules
+      .filter((r) => r.satisfied)
+      .map((r) => ({ id: r.id, version: r.version, priority: r.priority, event: r.event })),
+    evaluated: decision.rules.length,
+    ...(rulesAsOf !== undefined ? { rulesAsOf } : {}),
+  };
 }
 
 function resultBase(request: TaskMessage, startedAt: string): Omit<TaskResult, 'status'> {
