@@ -151,6 +151,30 @@ describe('ExecutionRunner on JetStream', () => {
     expect(record2?.revision).toBe(2);
   });
 
+  it('publishes the outbox of a start whose writer crashed before publishing, when the start comes again', async () => {
+    const crashing: FaultPoints = {
+      hit: (point) => {
+        if (point === 'after-state-write') throw new Error('crash after state write');
+      },
+    };
+    const params = { executionId: 'crash-start-1', input: {}, cause: 'test' };
+    await expect(runner(crashing).start(fan, params)).rejects.toThrow('crash after state write');
+    const roots = async () =>
+      (await messages<TaskMessage>('BATON_TASKS', 'baton.tasks.it.root')).filter(
+        (t) => t.executionId === 'crash-start-1',
+      );
+    expect(await roots()).toHaveLength(0);
+
+    // The redelivered start reaches another instance: its create fails on the existing key, and the
+    // stored record's outbox goes out; once more on the same instance (from its cache) adds nothing.
+    const survivor = runner();
+    const again = await survivor.start(fan, params);
+    expect(again.created).toBe(false);
+    expect(again.record.revision).toBe(1);
+    expect(await survivor.start(fan, params)).toMatchObject({ created: false });
+    expect(await roots()).toHaveLength(1);
+  });
+
   it('starts an execution id once, whichever instance sees it first', async () => {
     const results = await Promise.all(
       [runner(), runner(), runner()].map((r) =>

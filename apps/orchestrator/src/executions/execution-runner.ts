@@ -71,13 +71,18 @@ export class ExecutionRunner {
     private readonly options: RunnerOptions = { republishWindowMs: 100_000 },
   ) {}
 
-  /** Starts an execution once: an existing id returns the existing record (`created: false`). */
+  /**
+   * Starts an execution once: an existing id returns the existing record (`created: false`), after
+   * re-publishing its outbox (a start redelivered after a crash between the write and the publish).
+   */
   async start(
     def: WorkflowDefinition,
     params: StartParams,
   ): Promise<{ record: ExecutionRecord; created: boolean }> {
     return this.locks.run(params.executionId, async () => {
-      const existing = await this.store.load(params.executionId);
+      // Only the cache is asked first: a start is nearly always new, and the create below tells an
+      // existing execution apart itself (it fails on an existing key), saving a read per start.
+      const existing = this.store.cached(params.executionId);
       if (existing) {
         await this.flush(existing);
         return { record: existing.record, created: false };

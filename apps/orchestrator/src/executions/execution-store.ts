@@ -55,6 +55,13 @@ export class ExecutionStore {
     return stored;
   }
 
+  /** The record in this process's cache, if any (no read from the bucket). */
+  cached(id: string): StoredExecution | undefined {
+    const cached = this.cache.get(id);
+    if (cached) this.touch(id, cached);
+    return cached;
+  }
+
   /** Creates the record; `undefined` when an execution with this id already exists. */
   async create(record: ExecutionRecord): Promise<StoredExecution | undefined> {
     try {
