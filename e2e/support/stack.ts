@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { setPriority, tmpdir } from 'node:os';
 import path from 'node:path';
 
 import { connect } from '@nats-io/transport-node';
@@ -55,6 +55,8 @@ export class ChildHandle {
     private readonly script: string,
     private readonly environment: () => NodeJS.ProcessEnv,
     private readonly nodeArgs: readonly string[] = [],
+    /** Scheduling niceness of the process (0 to 19, as systemd's `Nice=`); 0 leaves it alone. */
+    private readonly nice = 0,
   ) {}
 
   start(): void {
@@ -64,6 +66,7 @@ export class ChildHandle {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.proc = proc;
+    if (this.nice !== 0 && proc.pid !== undefined) setPriority(proc.pid, this.nice);
     const keep = (chunk: Buffer) => {
       for (const line of chunk.toString().split('\n')) {
         if (line.trim()) {
@@ -149,6 +152,7 @@ export class Stack {
     private readonly extraEnv: NodeJS.ProcessEnv,
     private readonly nodeArgs: readonly string[] = [],
     private readonly ownsNats = true,
+    private readonly nice: Partial<Record<ServiceName, number>> = {},
   ) {
     this.tmp = mkdtempSync(path.join(tmpdir(), 'baton-e2e-'));
     this.effectsFile = path.join(this.tmp, 'effects.jsonl');
@@ -159,6 +163,7 @@ export class Stack {
    * @param opts.nodeArgs extra `node` arguments of every service (e.g. `--cpu-prof` for profiling)
    * @param opts.nats a nats-server the caller owns (and may restart); default: one started for the stack
    * @param opts.adminUrl the PostgreSQL where the stack's database is created; default the shared one
+   * @param opts.nice scheduling niceness per service, as a deployment's `Nice=` (infra/systemd) would set
    */
   static async start(
     opts: {
@@ -167,6 +172,7 @@ export class Stack {
       nodeArgs?: readonly string[];
       nats?: NatsServerHandle;
       adminUrl?: string;
+      nice?: Partial<Record<ServiceName, number>>;
     } = {},
   ): Promise<Stack> {
     for (const name of SERVICE_NAMES) {
@@ -175,7 +181,14 @@ export class Stack {
     }
     const nats = opts.nats ?? (await startNatsServer());
     const db = await createTestDatabase(opts.adminUrl === undefined ? {} : { adminUrl: opts.adminUrl });
-    const stack = new Stack(nats, db, opts.env ?? {}, opts.nodeArgs ?? [], opts.nats === undefined);
+    const stack = new Stack(
+      nats,
+      db,
+      opts.env ?? {},
+      opts.nodeArgs ?? [],
+      opts.nats === undefined,
+      opts.nice ?? {},
+    );
     try {
       // The state-store first: it owns the history projection the tests read.
       const order = opts.services ?? SERVICE_NAMES;
@@ -221,6 +234,7 @@ export class Stack {
         ...handle.startEnv,
       }),
       this.nodeArgs,
+      this.nice[name] ?? 0,
     );
     const handle: ServiceHandle = Object.assign(child, {
       port,
