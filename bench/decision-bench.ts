@@ -16,6 +16,7 @@ import { Durables, Streams } from '@baton/contracts';
 import type { WorkflowDefinition } from '@baton/contracts';
 
 import { Stack } from '../e2e/support/stack';
+import { measureDecisionFloor } from './decision-floor';
 import { publishStart } from './start-command';
 import { percentiles } from './stats';
 
@@ -194,6 +195,8 @@ async function main(): Promise<void> {
     }
     sub.unsubscribe();
     for (const tap of taps) tap.unsubscribe();
+    log('measuring the decision floor (plain JetStream, two processes) on the same nats-server...');
+    const floor = await measureDecisionFloor(stack.nats.url, { samples });
     const breakdown = Object.fromEntries(
       Object.entries(hops).map(([hop, values]) => [hop, percentiles(values).p50Ms]),
     );
@@ -203,6 +206,7 @@ async function main(): Promise<void> {
       task1: a,
       decide1: b,
       addedByDecision: { p50Ms: b.p50Ms - a.p50Ms, p99Ms: b.p99Ms - a.p99Ms },
+      decisionFloor: { p50Ms: floor.p50Ms, p95Ms: floor.p95Ms, p99Ms: floor.p99Ms },
       samples,
       warmUp,
       niceProjections,
@@ -227,6 +231,9 @@ async function main(): Promise<void> {
       log('p50 of each hop, as seen on the wire by the bench:');
       for (const [hop, ms] of Object.entries(breakdown)) log(`  ${hop.padEnd(44)} ${ms.toFixed(2)} ms`);
       log('');
+      log(
+        `decision floor (request and answer across two processes, one KV compare-and-set, the next publish): p50 ${floor.p50Ms.toFixed(2)} ms, p99 ${floor.p99Ms.toFixed(2)} ms`,
+      );
       log(
         `a decision over ${result.rulesInCategory} rules adds p50 ${result.addedByDecision.p50Ms.toFixed(2)} ms, p99 ${result.addedByDecision.p99Ms.toFixed(2)} ms`,
       );
