@@ -161,6 +161,19 @@ describe('HistoryWriter', () => {
     expect(await queries.getExecution('e-iso-bad')).toBeNull();
   });
 
+  it('writes a batch atomically: an event the database rejects leaves its execution row unwritten too', async () => {
+    const w = writer({ maxDelayMs: 1 });
+    const good = batch('e-atomic', 1, [1, 2]);
+    const bad: typeof good = {
+      ...good,
+      events: good.events.map((e) => (e.seq === 2 ? { ...e, data: { text: 'nul \u0000 inside' } } : e)),
+    };
+    await expect(w.write(bad)).rejects.toMatchObject({ code: 'VALIDATION_FAILED', retryable: false });
+    expect(await queries.getExecution('e-atomic')).toBeNull();
+    await w.write(good);
+    expect(await queries.getExecution('e-atomic')).toMatchObject({ executionId: 'e-atomic', revision: 1 });
+  });
+
   it('rejects a malformed batch as non-retryable without touching the database', async () => {
     const w = writer();
     await expect(

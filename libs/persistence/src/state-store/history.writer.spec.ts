@@ -15,7 +15,7 @@ const batch = (id: string, revision = 1): Record<string, unknown> => ({
   events: [{ seq: revision, type: 'StepCompleted', at: '2026-01-01T00:00:00.000Z' }],
 });
 
-/** A DataSource double: records each transaction's execution ids; `fail` decides errors per transaction. */
+/** A DataSource double: records each group's execution ids (one statement each); `fail` decides errors per group. */
 class FakeDataSource {
   readonly transactions: string[][] = [];
   readonly revisions: Record<string, number>[] = [];
@@ -31,27 +31,22 @@ class FakeDataSource {
     for (const g of gates) g();
   }
 
-  async transaction(
-    fn: (em: { query: (sql: string, params: unknown[]) => Promise<unknown> }) => Promise<void>,
-  ): Promise<void> {
+  /** One statement: the writer's whole group (executions in $1, events in $2). */
+  async query(sql: string, params: unknown[]): Promise<unknown> {
     this.open++;
     this.maxOpen = Math.max(this.maxOpen, this.open);
     try {
       if (this.hold) await new Promise<void>((resolve) => this.gates.push(resolve));
-      let ids: string[] = [];
-      await fn({
-        query: async (sql, params) => {
-          if (sql.includes('INSERT INTO executions')) {
-            const rows = JSON.parse(params[0] as string) as { id: string; revision: number }[];
-            ids = rows.map((r) => r.id);
-            this.revisions.push(Object.fromEntries(rows.map((r) => [r.id, r.revision])));
-          }
-          return [];
-        },
-      });
+      if (!sql.includes('INSERT INTO executions') || !sql.includes('INSERT INTO history_events')) {
+        throw new Error('expected one statement writing executions and history_events');
+      }
+      const rows = JSON.parse(params[0] as string) as { id: string; revision: number }[];
+      const ids = rows.map((r) => r.id);
+      this.revisions.push(Object.fromEntries(rows.map((r) => [r.id, r.revision])));
       const err = this.fail(ids);
       if (err !== undefined) throw err;
       this.transactions.push(ids);
+      return [];
     } finally {
       this.open--;
     }
@@ -70,12 +65,10 @@ describe('HistoryWriter (grouping, with a fake database)', () => {
       maxDelayMs: 1000,
       onGroup: (r) => reports.push(r),
     });
-    // Four fill a group at once (no waiting for the delay); the fifth waits for close().
+    // Four fill a group at once (no waiting for the delay); the fifth goes in a group of its own.
     const writes = ['a', 'b', 'c', 'd', 'e'].map((id) => w.write(batch(id)));
-    await Promise.all(writes.slice(0, 4));
-    expect(fake.transactions).toEqual([['a', 'b', 'c', 'd']]);
+    await Promise.all(writes);
     await w.close();
-    await writes[4];
     expect(fake.transactions).toEqual([['a', 'b', 'c', 'd'], ['e']]);
     expect(reports.map((r) => [r.size, r.outcome])).toEqual([
       [4, 'committed'],

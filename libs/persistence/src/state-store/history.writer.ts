@@ -45,33 +45,39 @@ interface Pending {
   bytes: number;
 }
 
-const UPSERT_EXECUTIONS = `
-  INSERT INTO executions AS e
-    (id, workflow_id, version, status, input, output, error, steps, revision, started_at, updated_at, finished_at)
-  SELECT r.id, r.workflow_id, r.version, r.status, r.input, r.output, r.error, COALESCE(r.steps, '{}'::jsonb),
-         r.revision, r.started_at, r.updated_at, r.finished_at
-    FROM jsonb_to_recordset($1::jsonb) AS r(
-      id text, workflow_id text, version integer, status text, input jsonb, output jsonb, error jsonb,
-      steps jsonb, revision integer, started_at timestamptz, updated_at timestamptz, finished_at timestamptz)
-   ORDER BY r.id
-  ON CONFLICT (id) DO UPDATE SET
-    workflow_id = EXCLUDED.workflow_id,
-    version     = EXCLUDED.version,
-    status      = EXCLUDED.status,
-    input       = EXCLUDED.input,
-    output      = EXCLUDED.output,
-    error       = EXCLUDED.error,
-    steps       = EXCLUDED.steps,
-    revision    = EXCLUDED.revision,
-    started_at  = EXCLUDED.started_at,
-    updated_at  = EXCLUDED.updated_at,
-    finished_at = EXCLUDED.finished_at
-  WHERE e.revision < EXCLUDED.revision`;
-
-const INSERT_EVENTS = `
+/**
+ * One statement, so one round trip and atomic on its own: the data-modifying CTE upserts the execution
+ * rows ($1), the main query inserts the events ($2). The foreign key from the events to their execution is
+ * checked at the end of the statement, when the CTE's rows are there.
+ */
+const WRITE_HISTORY = `
+  WITH upserted AS (
+    INSERT INTO executions AS e
+      (id, workflow_id, version, status, input, output, error, steps, revision, started_at, updated_at, finished_at)
+    SELECT r.id, r.workflow_id, r.version, r.status, r.input, r.output, r.error, COALESCE(r.steps, '{}'::jsonb),
+           r.revision, r.started_at, r.updated_at, r.finished_at
+      FROM jsonb_to_recordset($1::jsonb) AS r(
+        id text, workflow_id text, version integer, status text, input jsonb, output jsonb, error jsonb,
+        steps jsonb, revision integer, started_at timestamptz, updated_at timestamptz, finished_at timestamptz)
+     ORDER BY r.id
+    ON CONFLICT (id) DO UPDATE SET
+      workflow_id = EXCLUDED.workflow_id,
+      version     = EXCLUDED.version,
+      status      = EXCLUDED.status,
+      input       = EXCLUDED.input,
+      output      = EXCLUDED.output,
+      error       = EXCLUDED.error,
+      steps       = EXCLUDED.steps,
+      revision    = EXCLUDED.revision,
+      started_at  = EXCLUDED.started_at,
+      updated_at  = EXCLUDED.updated_at,
+      finished_at = EXCLUDED.finished_at
+    WHERE e.revision < EXCLUDED.revision
+    RETURNING 1
+  )
   INSERT INTO history_events (execution_id, seq, type, at, step_id, attempt, item_index, status, data)
   SELECT r.execution_id, r.seq, r.type, r.at, r.step_id, r.attempt, r.item_index, r.status, r.data
-    FROM jsonb_to_recordset($1::jsonb) AS r(
+    FROM jsonb_to_recordset($2::jsonb) AS r(
       execution_id text, seq integer, type text, at timestamptz, step_id text, attempt integer,
       item_index integer, status text, data jsonb)
    ORDER BY r.execution_id, r.seq
@@ -107,8 +113,8 @@ function describe(p: Pending): string {
  * - Events are inserted with `ON CONFLICT DO NOTHING`: a redelivered batch adds nothing twice.
  * - The execution row is replaced only by a batch with a greater `revision`: a late, older batch never
  *   rolls the summary back (its events are still recorded).
- * - Batches arriving within `maxDelayMs` of each other (up to `maxGroupSize`) are written in ONE
- *   transaction with multi-row statements. Each {@link write} resolves only after that commit, and
+ * - Batches arriving within `maxDelayMs` of each other (up to `maxGroupSize`) are written by ONE
+ *   statement (one round trip, atomic). Each {@link write} resolves only after that commit, and
  *   rejects when it fails, so a caller that acks on resolve acks only durable effects.
  * - A failing group does not poison the others: unless the database is unreachable, its batches are
  *   retried one per transaction; only a batch the database rejects as data (SQLSTATE class 22/23) is
@@ -141,7 +147,7 @@ export class HistoryWriter extends GroupCommitter<Pending, void> {
     return this.submit(() => toPending(batch));
   }
 
-  /** One transaction: upsert the newest summary per execution, then insert the events. */
+  /** One statement: upsert the newest summary per execution and insert the events, atomically. */
   protected async writeGroup(batches: Pending[]): Promise<void[]> {
     const executions = new Map<string, Pending>();
     const events = new Map<string, string>();
@@ -153,10 +159,7 @@ export class HistoryWriter extends GroupCommitter<Pending, void> {
     }
     const executionsJson = `[${[...executions.values()].map((b) => b.executionJson).join(',')}]`;
     const eventsJson = `[${[...events.values()].join(',')}]`;
-    await this.ds.transaction(async (em) => {
-      await em.query(UPSERT_EXECUTIONS, [executionsJson]);
-      if (events.size > 0) await em.query(INSERT_EVENTS, [eventsJson]);
-    });
+    await this.ds.query(WRITE_HISTORY, [executionsJson, eventsJson]);
     return batches.map(() => undefined);
   }
 }
