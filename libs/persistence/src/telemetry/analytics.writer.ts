@@ -1,7 +1,12 @@
-import type { DataSource } from 'typeorm';
+import type { DataSource, EntityManager } from 'typeorm';
 
 import { GroupCommitter, GroupOutcome } from '../group-commit';
-import { type BatchDeltas, toBatchDeltas } from './analytics-batch.deltas';
+import {
+  type BatchDeltas,
+  type DurationDelta,
+  type StatsDelta,
+  toBatchDeltas,
+} from './analytics-batch.deltas';
 
 /** What became of one history batch. */
 export const AnalyticsOutcome = {
@@ -26,52 +31,38 @@ export interface AnalyticsWriterOptions {
   onGroup?: (report: { size: number; durationSeconds: number; committed: boolean }) => void;
 }
 
-/**
- * One statement, so one round trip and atomic on its own: record the batches ($1) and add the increments
- * ($2 stats, $3 durations; one row per batch and key) of exactly the batches whose record was new, the
- * rows `inserted` returns. Rows are summed per key and taken in key order, so concurrent groups lock alike.
- */
-const COUNT_BATCHES = `
-  WITH inserted AS (
-    INSERT INTO telemetry_processed_batches (execution_id, revision)
-    SELECT r.execution_id, r.revision
-      FROM jsonb_to_recordset($1::jsonb) AS r(execution_id text, revision integer)
-     ORDER BY r.execution_id, r.revision
-    ON CONFLICT (execution_id, revision) DO NOTHING
-    RETURNING execution_id, revision
-  ),
-  stats AS (
-    INSERT INTO telemetry_minute_stats AS s
-      (workflow_id, step_id, minute, started, completed, failed, compensated, terminated, attempts)
-    SELECT r.workflow_id, r.step_id, r.minute, sum(r.started), sum(r.completed), sum(r.failed),
-           sum(r.compensated), sum(r.terminated), sum(r.attempts)
-      FROM jsonb_to_recordset($2::jsonb) AS r(
-        execution_id text, revision integer, workflow_id text, step_id text, minute timestamptz,
-        started integer, completed integer, failed integer, compensated integer, terminated integer,
-        attempts bigint)
-      JOIN inserted i ON i.execution_id = r.execution_id AND i.revision = r.revision
-     GROUP BY r.workflow_id, r.step_id, r.minute
-     ORDER BY r.workflow_id, r.step_id, r.minute
-    ON CONFLICT (workflow_id, step_id, minute) DO UPDATE SET
-      started     = s.started + EXCLUDED.started,
-      completed   = s.completed + EXCLUDED.completed,
-      failed      = s.failed + EXCLUDED.failed,
-      compensated = s.compensated + EXCLUDED.compensated,
-      terminated  = s.terminated + EXCLUDED.terminated,
-      attempts    = s.attempts + EXCLUDED.attempts
-  ),
-  durations AS (
-    INSERT INTO telemetry_minute_durations AS d (workflow_id, step_id, minute, bucket, count)
-    SELECT r.workflow_id, r.step_id, r.minute, r.bucket, count(*)
-      FROM jsonb_to_recordset($3::jsonb) AS r(
-        execution_id text, revision integer, workflow_id text, step_id text, minute timestamptz,
-        bucket smallint)
-      JOIN inserted i ON i.execution_id = r.execution_id AND i.revision = r.revision
-     GROUP BY r.workflow_id, r.step_id, r.minute, r.bucket
-     ORDER BY r.workflow_id, r.step_id, r.minute, r.bucket
-    ON CONFLICT (workflow_id, step_id, minute, bucket) DO UPDATE SET count = d.count + EXCLUDED.count
-  )
-  SELECT execution_id, revision FROM inserted`;
+const INSERT_PROCESSED = `
+  INSERT INTO telemetry_processed_batches (execution_id, revision)
+  SELECT r.execution_id, r.revision
+    FROM jsonb_to_recordset($1::jsonb) AS r(execution_id text, revision integer)
+   ORDER BY r.execution_id, r.revision
+  ON CONFLICT (execution_id, revision) DO NOTHING
+  RETURNING execution_id, revision`;
+
+const UPSERT_STATS = `
+  INSERT INTO telemetry_minute_stats AS s
+    (workflow_id, step_id, minute, started, completed, failed, compensated, terminated, attempts)
+  SELECT r.workflow_id, r.step_id, r.minute, r.started, r.completed, r.failed, r.compensated, r.terminated,
+         r.attempts
+    FROM jsonb_to_recordset($1::jsonb) AS r(
+      workflow_id text, step_id text, minute timestamptz, started integer, completed integer, failed integer,
+      compensated integer, terminated integer, attempts bigint)
+   ORDER BY r.workflow_id, r.step_id, r.minute
+  ON CONFLICT (workflow_id, step_id, minute) DO UPDATE SET
+    started     = s.started + EXCLUDED.started,
+    completed   = s.completed + EXCLUDED.completed,
+    failed      = s.failed + EXCLUDED.failed,
+    compensated = s.compensated + EXCLUDED.compensated,
+    terminated  = s.terminated + EXCLUDED.terminated,
+    attempts    = s.attempts + EXCLUDED.attempts`;
+
+const UPSERT_DURATIONS = `
+  INSERT INTO telemetry_minute_durations AS d (workflow_id, step_id, minute, bucket, count)
+  SELECT r.workflow_id, r.step_id, r.minute, r.bucket, r.count
+    FROM jsonb_to_recordset($1::jsonb) AS r(
+      workflow_id text, step_id text, minute timestamptz, bucket smallint, count integer)
+   ORDER BY r.workflow_id, r.step_id, r.minute, r.bucket
+  ON CONFLICT (workflow_id, step_id, minute, bucket) DO UPDATE SET count = d.count + EXCLUDED.count`;
 
 const keyOf = (executionId: string, revision: number): string => `${executionId}\u0000${revision}`;
 
@@ -79,15 +70,49 @@ function describe(d: BatchDeltas): string {
   return `counting history of execution ${d.executionId} revision ${d.revision}`;
 }
 
+/** Sums the increments of the given batches per row, in key order (so concurrent groups lock alike). */
+function sumRows(batches: BatchDeltas[]): {
+  stats: StatsDelta[];
+  durations: (DurationDelta & { count: number })[];
+} {
+  const stats = new Map<string, StatsDelta>();
+  const durations = new Map<string, DurationDelta & { count: number }>();
+  for (const b of batches) {
+    for (const s of b.stats) {
+      const key = `${s.workflowId}\u0000${s.stepId}\u0000${s.minute}`;
+      const current = stats.get(key);
+      if (current === undefined) stats.set(key, { ...s });
+      else {
+        current.started += s.started;
+        current.completed += s.completed;
+        current.failed += s.failed;
+        current.compensated += s.compensated;
+        current.terminated += s.terminated;
+        current.attempts += s.attempts;
+      }
+    }
+    for (const d of b.durations) {
+      const key = `${d.workflowId}\u0000${d.stepId}\u0000${d.minute}\u0000${d.bucket}`;
+      const current = durations.get(key);
+      if (current === undefined) durations.set(key, { ...d, count: 1 });
+      else current.count++;
+    }
+  }
+  const byKey = <T>(m: Map<string, T>): T[] =>
+    [...m.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, v]) => v);
+  return { stats: byKey(stats), durations: byKey(durations) };
+}
+
 /**
  * Applies `HistoryBatch`es to the telemetry analytics exactly once, with group commit.
  *
- * - Each counted batch's dedupe record `(execution_id, revision)` is inserted in the SAME statement as
+ * - Each counted batch's dedupe record `(execution_id, revision)` is inserted in the SAME transaction as
  *   its counter increments, with `ON CONFLICT DO NOTHING RETURNING`: only the batches whose record was
  *   new add their increments. A redelivered or re-published batch (even concurrently, in another group
  *   or instance: the primary key serializes them) changes nothing.
- * - Batches arriving within `maxDelayMs` (up to `maxGroupSize`) share one statement (one round trip,
- *   atomic); each {@link write} resolves after the commit, so the caller acks only durable effects.
+ * - Batches arriving within `maxDelayMs` (up to `maxGroupSize`) share one transaction of three
+ *   multi-row statements; each {@link write} resolves after the commit, so the caller acks only
+ *   durable effects.
  * - A failing group is retried one batch per transaction unless the database is unavailable; a batch the
  *   database rejects as data is rejected non-retryable (`VALIDATION_FAILED`), an unavailable database
  *   `UNAVAILABLE` (retryable).
@@ -123,7 +148,7 @@ export class AnalyticsWriter extends GroupCommitter<BatchDeltas, AnalyticsOutcom
     return this.submit(() => toBatchDeltas(batch));
   }
 
-  /** One statement: record the new batches, add the increments of those only. */
+  /** One transaction: record the new batches, add the increments of those only. */
   protected async writeGroup(batches: BatchDeltas[]): Promise<AnalyticsOutcome[]> {
     // The first copy of a batch in the group is the one that may count; later copies are duplicates.
     const firsts = new Map<string, number>();
@@ -135,41 +160,52 @@ export class AnalyticsWriter extends GroupCommitter<BatchDeltas, AnalyticsOutcom
       const b = batches[firsts.get(k) as number];
       return { execution_id: b.executionId, revision: b.revision };
     });
-    const firstCopies = batches.filter((b, i) => firsts.get(keyOf(b.executionId, b.revision)) === i);
-    const stats = firstCopies.flatMap((b) =>
-      b.stats.map((st) => ({
-        execution_id: b.executionId,
-        revision: b.revision,
-        workflow_id: st.workflowId,
-        step_id: st.stepId,
-        minute: new Date(st.minute).toISOString(),
-        started: st.started,
-        completed: st.completed,
-        failed: st.failed,
-        compensated: st.compensated,
-        terminated: st.terminated,
-        attempts: st.attempts,
-      })),
-    );
-    const durations = firstCopies.flatMap((b) =>
-      b.durations.map((d) => ({
-        execution_id: b.executionId,
-        revision: b.revision,
-        workflow_id: d.workflowId,
-        step_id: d.stepId,
-        minute: new Date(d.minute).toISOString(),
-        bucket: d.bucket,
-      })),
-    );
-    const inserted = await this.ds.query<{ execution_id: string; revision: number }[]>(COUNT_BATCHES, [
-      JSON.stringify(keys),
-      JSON.stringify(stats),
-      JSON.stringify(durations),
-    ]);
-    const fresh = new Set(inserted.map((r) => keyOf(r.execution_id, r.revision)));
-    return batches.map((b, i) => {
-      const key = keyOf(b.executionId, b.revision);
-      return fresh.has(key) && firsts.get(key) === i ? AnalyticsOutcome.COUNTED : AnalyticsOutcome.DUPLICATE;
+    return this.ds.transaction(async (em: EntityManager) => {
+      const inserted = await em.query<{ execution_id: string; revision: number }[]>(INSERT_PROCESSED, [
+        JSON.stringify(keys),
+      ]);
+      const fresh = new Set(inserted.map((r) => keyOf(r.execution_id, r.revision)));
+      const counted = batches.filter(
+        (b, i) =>
+          fresh.has(keyOf(b.executionId, b.revision)) && firsts.get(keyOf(b.executionId, b.revision)) === i,
+      );
+      const { stats, durations } = sumRows(counted);
+      if (stats.length > 0) {
+        await em.query(UPSERT_STATS, [
+          JSON.stringify(
+            stats.map((s) => ({
+              workflow_id: s.workflowId,
+              step_id: s.stepId,
+              minute: new Date(s.minute).toISOString(),
+              started: s.started,
+              completed: s.completed,
+              failed: s.failed,
+              compensated: s.compensated,
+              terminated: s.terminated,
+              attempts: s.attempts,
+            })),
+          ),
+        ]);
+      }
+      if (durations.length > 0) {
+        await em.query(UPSERT_DURATIONS, [
+          JSON.stringify(
+            durations.map((d) => ({
+              workflow_id: d.workflowId,
+              step_id: d.stepId,
+              minute: new Date(d.minute).toISOString(),
+              bucket: d.bucket,
+              count: d.count,
+            })),
+          ),
+        ]);
+      }
+      return batches.map((b, i) => {
+        const key = keyOf(b.executionId, b.revision);
+        return fresh.has(key) && firsts.get(key) === i
+          ? AnalyticsOutcome.COUNTED
+          : AnalyticsOutcome.DUPLICATE;
+      });
     });
   }
 }
