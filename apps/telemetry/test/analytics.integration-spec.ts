@@ -363,6 +363,72 @@ describe('telemetry analytics (integration: own nats-server and database)', () =
       expect(await repository.getWorkflow('ancient', '24h')).toBeNull();
     });
 
+    it('records a batch and adds its counts all or nothing, and counts only newly recorded batches', async () => {
+      const rows = async (workflowId: string) => ({
+        batches: Number(
+          (
+            await ds.query<{ n: string }[]>(
+              `SELECT count(*) AS n FROM telemetry_processed_batches WHERE execution_id LIKE $1`,
+              [`${workflowId}-%`],
+            )
+          )[0].n,
+        ),
+        stats: await ds.query<{ step_id: string; completed: number; started: number }[]>(
+          `SELECT step_id, completed, started FROM telemetry_minute_stats WHERE workflow_id = $1 ORDER BY step_id`,
+          [workflowId],
+        ),
+        durations: Number(
+          (
+            await ds.query<{ n: string }[]>(
+              `SELECT coalesce(sum(count), 0) AS n FROM telemetry_minute_durations WHERE workflow_id = $1`,
+              [workflowId],
+            )
+          )[0].n,
+        ),
+      });
+      const of = (workflowId: string, b: HistoryBatch): HistoryBatch => ({
+        ...b,
+        executionId: `${workflowId}-${b.executionId}`,
+        workflowId,
+      });
+      // The last statement of the group (the durations) fails, after the dedupe record was inserted.
+      await ds.query(
+        `ALTER TABLE telemetry_minute_durations ADD CONSTRAINT test_reject CHECK (workflow_id <> 'atomic')`,
+      );
+      const writer = new AnalyticsWriter(ds, { maxGroupSize: 10, maxDelayMs: 50 });
+      try {
+        await expect(writer.write(of('atomic', finished('e1', 2, 'COMPLETED', 300)))).rejects.toMatchObject({
+          code: 'VALIDATION_FAILED',
+          retryable: false,
+        });
+        expect(await rows('atomic')).toEqual({ batches: 0, stats: [], durations: 0 });
+      } finally {
+        await ds.query(`ALTER TABLE telemetry_minute_durations DROP CONSTRAINT test_reject`);
+      }
+      // Not recorded, so counted now; then in one group with a new batch: only the new one counts.
+      expect(await writer.write(of('atomic', finished('e1', 2, 'COMPLETED', 300)))).toBe(
+        AnalyticsOutcome.COUNTED,
+      );
+      expect(
+        await Promise.all([
+          writer.write(of('atomic', finished('e1', 2, 'COMPLETED', 300))),
+          writer.write(of('atomic', started('e2'))),
+          writer.write(of('atomic', finished('e2', 2, 'FAILED', 300))),
+          writer.write(of('atomic', started('e2'))),
+        ]),
+      ).toEqual([
+        AnalyticsOutcome.DUPLICATE,
+        AnalyticsOutcome.COUNTED,
+        AnalyticsOutcome.COUNTED,
+        AnalyticsOutcome.DUPLICATE,
+      ]);
+      await writer.close();
+      const after = await rows('atomic');
+      expect(after.batches).toBe(3);
+      expect(after.stats).toEqual([expect.objectContaining({ step_id: '', completed: 1, started: 1 })]);
+      expect(after.durations).toBe(2);
+    });
+
     it('counts a batch once when copies race in concurrent groups', async () => {
       const writer = new AnalyticsWriter(ds, { maxGroupSize: 1, maxConcurrentGroups: 4, maxDelayMs: 0 });
       const copies = Array.from({ length: 12 }, () => writer.write(finished('race-1', 7, 'COMPLETED', 400)));
