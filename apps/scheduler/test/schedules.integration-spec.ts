@@ -10,7 +10,7 @@ import { connect } from '@nats-io/transport-node';
 import { KvBuckets, Streams, Subjects } from '@baton/contracts';
 import type { RegisteredWorkflow, StartExecutionCommand } from '@baton/contracts';
 import { bootstrapService, loadConfig } from '@baton/service-kit';
-import { createTestDatabase, getFreePort, startNatsServer, waitFor } from '@baton/testing';
+import { createTestDatabase, getFreePort, httpJson, startNatsServer, waitFor } from '@baton/testing';
 import type { NatsServerHandle, TestDatabase } from '@baton/testing';
 
 import { schedulerEnvSchema } from '../src/config/scheduler.config';
@@ -26,20 +26,7 @@ describe('scheduler schedules (integration: own nats-server and database)', () =
   let app: INestApplication;
   let base: string;
 
-  async function http(
-    method: string,
-    path: string,
-    body?: unknown,
-    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- response bodies are checked by the assertions
-  ): Promise<{ status: number; body: any }> {
-    const res = await fetch(`${base}${path}`, {
-      method,
-      headers: body === undefined ? {} : { 'content-type': 'application/json' },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await res.text();
-    return { status: res.status, body: text.length > 0 ? JSON.parse(text) : undefined };
-  }
+  const http = (method: string, path: string, body?: unknown) => httpJson(base, method, path, body);
 
   /** Start commands taken from BATON_ORCH for one workflow, as they arrive. */
   async function startCommands(workflowId: string): Promise<{ msgs: JsMsg[]; stop: () => Promise<void> }> {

@@ -14,7 +14,7 @@ import {
   runMigrations,
 } from '@baton/persistence';
 import { bootstrapService, loadConfig } from '@baton/service-kit';
-import { createTestDatabase, getFreePort, startNatsServer, waitFor } from '@baton/testing';
+import { createTestDatabase, getFreePort, httpJson, startNatsServer, waitFor } from '@baton/testing';
 import type { NatsServerHandle, TestDatabase } from '@baton/testing';
 import { BATON_STREAMS, JetStreamPublisher, ensureStreams } from '@baton/transport-jetstream';
 import { Worker } from '@baton/worker';
@@ -67,21 +67,7 @@ describe('scheduler timers, workers and queues (integration: own nats-server and
     instances.splice(instances.indexOf(instance), 1);
   }
 
-  async function http(
-    base: string,
-    method: string,
-    path: string,
-    body?: unknown,
-    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- response bodies are checked by the assertions
-  ): Promise<{ status: number; body: any }> {
-    const res = await fetch(`${base}${path}`, {
-      method,
-      headers: body === undefined ? {} : { 'content-type': 'application/json' },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await res.text();
-    return { status: res.status, body: text.length > 0 ? JSON.parse(text) : undefined };
-  }
+  const http = httpJson;
 
   /** Every message stored in EVENTS under `prefix.>`: its msgId, subject, payload, in stream order. */
   async function storedEvents(prefix: string): Promise<{ msgId: string; subject: string; data: unknown }[]> {

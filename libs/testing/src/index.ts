@@ -1,4 +1,5 @@
 export { getFreePort } from './free-port';
+export { httpJson } from './http-json';
 export { NATS_SERVER_BINARY, startNatsServer } from './nats-server';
 export type { NatsServerHandle, NatsServerOptions } from './nats-server';
 export { POSTGRES_BIN_DIR, startPostgresCluster } from './postgres-cluster';

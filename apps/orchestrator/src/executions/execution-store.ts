@@ -33,11 +33,8 @@ export class ExecutionStore {
   /** The latest record, from the cache or the bucket; `undefined` when none exists. */
   async load(id: string, opts: { bypassCache?: boolean } = {}): Promise<StoredExecution | undefined> {
     if (!opts.bypassCache) {
-      const cached = this.cache.get(id);
-      if (cached) {
-        this.touch(id, cached);
-        return cached;
-      }
+      const cached = this.cached(id);
+      if (cached) return cached;
     }
     const entry = await this.kv.get(id);
     if (!entry || entry.operation !== 'PUT' || entry.length === 0) {

@@ -73,7 +73,6 @@ const WRITE_HISTORY = `
       updated_at  = EXCLUDED.updated_at,
       finished_at = EXCLUDED.finished_at
     WHERE e.revision < EXCLUDED.revision
-    RETURNING 1
   )
   INSERT INTO history_events (execution_id, seq, type, at, step_id, attempt, item_index, status, data)
   SELECT r.execution_id, r.seq, r.type, r.at, r.step_id, r.attempt, r.item_index, r.status, r.data
