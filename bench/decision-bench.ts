@@ -1,5 +1,5 @@
 /**
- * `node dist/bench/decision-bench.js [--json] [--quick] [--nice-projections]`: the latency a decision step
+ * `node dist/bench/decision-bench.js [--json] [--quick] [--nice-projections] [--pause-projections]`: the latency a decision step
  * adds to an execution. Two workflows run one at a time, interleaved: `task1` (one no-op task) and
  * `decide1` (a decision over a 20-rule category, then the same task). The added latency is the difference
  * of their percentiles. Own nats-server and database, all five services and a worker, as in `bench.ts`.
@@ -7,7 +7,10 @@
  * The services are warmed up first (`WARM_UP` executions of both, 32 in flight) and left to settle, so
  * the figures are those of a running system: measured cold, V8 has not yet optimised the hot paths and
  * every figure is about twice as high. `--nice-projections` runs the state-store and the telemetry at
- * niceness 10, as infra/systemd's units do.
+ * niceness 10, as infra/systemd's units do. `--pause-projections` is a diagnostic: it stops the state-store
+ * and the telemetry (SIGSTOP) while the samples are taken and resumes them afterwards (SIGCONT), then waits
+ * until they have caught up with the history kept in JetStream; it shows what the projections' CPU costs
+ * the execution path on this machine.
  */
 import type { WorkflowDefinition } from '@baton/contracts';
 
@@ -67,6 +70,7 @@ async function main(): Promise<void> {
   const samples = quick ? 60 : 300;
   const warmUp = quick ? 1000 : WARM_UP;
   const niceProjections = process.argv.includes('--nice-projections');
+  const pauseProjections = process.argv.includes('--pause-projections');
   const log = (line: string) => (json ? process.stderr : process.stdout).write(`${line}\n`);
   log('starting the stack (own nats-server and database)...');
   const stack = await Stack.start({
@@ -164,6 +168,12 @@ async function main(): Promise<void> {
     );
     // The projections catch up with the warm-up's history before anything is measured.
     await settled(nc);
+    const projections = ['state-store', 'telemetry'] as const;
+    // Not ChildHandle.signal: it waits for the process to exit.
+    const signalProjections = (signal: NodeJS.Signals) => {
+      if (pauseProjections) for (const n of projections) stack.service(n).proc?.kill(signal);
+    };
+    signalProjections('SIGSTOP');
     for (let i = 0; i < 20; i++) {
       await once(task1);
       await once(decide1);
@@ -182,6 +192,8 @@ async function main(): Promise<void> {
     }
     sub.unsubscribe();
     for (const t of taps) t.unsubscribe();
+    signalProjections('SIGCONT');
+    if (pauseProjections) await settled(nc);
     log('measuring the decision floor (plain JetStream, two processes) on the same nats-server...');
     const floor = await measureDecisionFloor(stack.nats.url, { samples });
     const breakdown = Object.fromEntries(
@@ -197,6 +209,7 @@ async function main(): Promise<void> {
       samples,
       warmUp,
       niceProjections,
+      pauseProjections,
       rulesInCategory: 20,
       hopP50Ms: breakdown,
     };
@@ -205,7 +218,7 @@ async function main(): Promise<void> {
     } else {
       log('');
       log(
-        `| workflow | p50 ms | p95 ms | p99 ms |   (${samples} executions each, one at a time, interleaved, after ${warmUp} to warm up${niceProjections ? '; projections at nice 10' : ''})`,
+        `| workflow | p50 ms | p95 ms | p99 ms |   (${samples} executions each, one at a time, interleaved, after ${warmUp} to warm up${niceProjections ? '; projections at nice 10' : ''}${pauseProjections ? '; projections paused' : ''})`,
       );
       log('|----------|--------|--------|--------|');
       log(
