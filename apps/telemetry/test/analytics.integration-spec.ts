@@ -391,7 +391,7 @@ describe('telemetry analytics (integration: own nats-server and database)', () =
         executionId: `${workflowId}-${b.executionId}`,
         workflowId,
       });
-      // The last statement of the group (the durations) fails, after the dedupe record was inserted.
+      // The durations part of the group's statement fails, after its dedupe record part was inserted.
       await ds.query(
         `ALTER TABLE telemetry_minute_durations ADD CONSTRAINT test_reject CHECK (workflow_id <> 'atomic')`,
       );

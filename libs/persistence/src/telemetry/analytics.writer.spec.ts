@@ -23,32 +23,22 @@ function finishedBatch(executionId: string, revision = 2): HistoryBatch {
 }
 
 /**
- * A DataSource whose transactions record the statements; `fail(executionIds)` decides whether a
- * transaction holding those executions throws (and with what).
+ * A DataSource that records the groups it is asked to write (one statement each); `fail(executionIds)`
+ * decides whether the statement for those executions throws (and with what).
  */
 function fakeDataSource(fail: (executionIds: string[]) => Error | undefined) {
   const transactions: string[][] = [];
   const committed: string[] = [];
   const ds = {
-    transaction: async <T>(
-      fn: (em: { query: (sql: string, params: string[]) => Promise<unknown> }) => Promise<T>,
-    ) => {
-      let ids: string[] = [];
-      const result = await fn({
-        query: (sql, params) => {
-          if (sql.includes('telemetry_processed_batches')) {
-            const keys = JSON.parse(params[0]) as { execution_id: string; revision: number }[];
-            ids = keys.map((k) => k.execution_id);
-            transactions.push(ids);
-            const err = fail(ids);
-            if (err) return Promise.reject(err);
-            return Promise.resolve(keys);
-          }
-          return Promise.resolve([]);
-        },
-      });
+    query: (sql: string, params: string[]) => {
+      if (!sql.includes('telemetry_processed_batches')) return Promise.reject(new Error(`unexpected ${sql}`));
+      const keys = JSON.parse(params[0]) as { execution_id: string; revision: number }[];
+      const ids = keys.map((k) => k.execution_id);
+      transactions.push(ids);
+      const err = fail(ids);
+      if (err) return Promise.reject(err);
       committed.push(...ids);
-      return result;
+      return Promise.resolve(keys);
     },
   } as unknown as DataSource;
   return { ds, transactions, committed };

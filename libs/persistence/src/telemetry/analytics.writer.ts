@@ -1,12 +1,7 @@
-import type { DataSource, EntityManager } from 'typeorm';
+import type { DataSource } from 'typeorm';
 
 import { GroupCommitter, GroupOutcome } from '../group-commit';
-import {
-  type BatchDeltas,
-  type DurationDelta,
-  type StatsDelta,
-  toBatchDeltas,
-} from './analytics-batch.deltas';
+import { type BatchDeltas, toBatchDeltas } from './analytics-batch.deltas';
 
 /** What became of one history batch. */
 export const AnalyticsOutcome = {
@@ -31,76 +26,59 @@ export interface AnalyticsWriterOptions {
   onGroup?: (report: { size: number; durationSeconds: number; committed: boolean }) => void;
 }
 
-const INSERT_PROCESSED = `
-  INSERT INTO telemetry_processed_batches (execution_id, revision)
-  SELECT r.execution_id, r.revision
-    FROM jsonb_to_recordset($1::jsonb) AS r(execution_id text, revision integer)
-   ORDER BY r.execution_id, r.revision
-  ON CONFLICT (execution_id, revision) DO NOTHING
-  RETURNING execution_id, revision`;
-
-const UPSERT_STATS = `
-  INSERT INTO telemetry_minute_stats AS s
-    (workflow_id, step_id, minute, started, completed, failed, compensated, terminated, attempts)
-  SELECT r.workflow_id, r.step_id, r.minute, r.started, r.completed, r.failed, r.compensated, r.terminated,
-         r.attempts
-    FROM jsonb_to_recordset($1::jsonb) AS r(
-      workflow_id text, step_id text, minute timestamptz, started integer, completed integer, failed integer,
-      compensated integer, terminated integer, attempts bigint)
-   ORDER BY r.workflow_id, r.step_id, r.minute
-  ON CONFLICT (workflow_id, step_id, minute) DO UPDATE SET
-    started     = s.started + EXCLUDED.started,
-    completed   = s.completed + EXCLUDED.completed,
-    failed      = s.failed + EXCLUDED.failed,
-    compensated = s.compensated + EXCLUDED.compensated,
-    terminated  = s.terminated + EXCLUDED.terminated,
-    attempts    = s.attempts + EXCLUDED.attempts`;
-
-const UPSERT_DURATIONS = `
-  INSERT INTO telemetry_minute_durations AS d (workflow_id, step_id, minute, bucket, count)
-  SELECT r.workflow_id, r.step_id, r.minute, r.bucket, r.count
-    FROM jsonb_to_recordset($1::jsonb) AS r(
-      workflow_id text, step_id text, minute timestamptz, bucket smallint, count integer)
-   ORDER BY r.workflow_id, r.step_id, r.minute, r.bucket
-  ON CONFLICT (workflow_id, step_id, minute, bucket) DO UPDATE SET count = d.count + EXCLUDED.count`;
+/**
+ * One group in ONE statement (so in one round trip, atomically, without BEGIN/COMMIT): record the
+ * batches (`$1`), then add the increments (`$2`, `$3`) of the batches whose record was new only. Rows of
+ * `$2`/`$3` carry the key of the batch they come from; they are summed per counter row in SQL, in key
+ * order, so concurrent groups lock rows alike. Each key appears once in `$1` (the caller keeps the first
+ * copy of a batch), and a concurrent copy in another transaction waits on the primary key, then inserts
+ * nothing and counts nothing.
+ */
+const WRITE_GROUP = `
+  WITH recorded AS (
+    INSERT INTO telemetry_processed_batches (execution_id, revision)
+    SELECT r.execution_id, r.revision
+      FROM jsonb_to_recordset($1::jsonb) AS r(execution_id text, revision integer)
+     ORDER BY r.execution_id, r.revision
+    ON CONFLICT (execution_id, revision) DO NOTHING
+    RETURNING execution_id, revision
+  ), stats AS (
+    INSERT INTO telemetry_minute_stats AS s
+      (workflow_id, step_id, minute, started, completed, failed, compensated, terminated, attempts)
+    SELECT r.workflow_id, r.step_id, r.minute, sum(r.started)::integer, sum(r.completed)::integer,
+           sum(r.failed)::integer, sum(r.compensated)::integer, sum(r.terminated)::integer,
+           sum(r.attempts)::bigint
+      FROM jsonb_to_recordset($2::jsonb) AS r(
+        execution_id text, revision integer, workflow_id text, step_id text, minute timestamptz,
+        started integer, completed integer, failed integer, compensated integer, terminated integer,
+        attempts bigint)
+      JOIN recorded USING (execution_id, revision)
+     GROUP BY r.workflow_id, r.step_id, r.minute
+     ORDER BY r.workflow_id, r.step_id, r.minute
+    ON CONFLICT (workflow_id, step_id, minute) DO UPDATE SET
+      started     = s.started + EXCLUDED.started,
+      completed   = s.completed + EXCLUDED.completed,
+      failed      = s.failed + EXCLUDED.failed,
+      compensated = s.compensated + EXCLUDED.compensated,
+      terminated  = s.terminated + EXCLUDED.terminated,
+      attempts    = s.attempts + EXCLUDED.attempts
+  ), durations AS (
+    INSERT INTO telemetry_minute_durations AS d (workflow_id, step_id, minute, bucket, count)
+    SELECT r.workflow_id, r.step_id, r.minute, r.bucket, count(*)::integer
+      FROM jsonb_to_recordset($3::jsonb) AS r(
+        execution_id text, revision integer, workflow_id text, step_id text, minute timestamptz,
+        bucket smallint)
+      JOIN recorded USING (execution_id, revision)
+     GROUP BY r.workflow_id, r.step_id, r.minute, r.bucket
+     ORDER BY r.workflow_id, r.step_id, r.minute, r.bucket
+    ON CONFLICT (workflow_id, step_id, minute, bucket) DO UPDATE SET count = d.count + EXCLUDED.count
+  )
+  SELECT execution_id, revision FROM recorded`;
 
 const keyOf = (executionId: string, revision: number): string => `${executionId}\u0000${revision}`;
 
 function describe(d: BatchDeltas): string {
   return `counting history of execution ${d.executionId} revision ${d.revision}`;
-}
-
-/** Sums the increments of the given batches per row, in key order (so concurrent groups lock alike). */
-function sumRows(batches: BatchDeltas[]): {
-  stats: StatsDelta[];
-  durations: (DurationDelta & { count: number })[];
-} {
-  const stats = new Map<string, StatsDelta>();
-  const durations = new Map<string, DurationDelta & { count: number }>();
-  for (const b of batches) {
-    for (const s of b.stats) {
-      const key = `${s.workflowId}\u0000${s.stepId}\u0000${s.minute}`;
-      const current = stats.get(key);
-      if (current === undefined) stats.set(key, { ...s });
-      else {
-        current.started += s.started;
-        current.completed += s.completed;
-        current.failed += s.failed;
-        current.compensated += s.compensated;
-        current.terminated += s.terminated;
-        current.attempts += s.attempts;
-      }
-    }
-    for (const d of b.durations) {
-      const key = `${d.workflowId}\u0000${d.stepId}\u0000${d.minute}\u0000${d.bucket}`;
-      const current = durations.get(key);
-      if (current === undefined) durations.set(key, { ...d, count: 1 });
-      else current.count++;
-    }
-  }
-  const byKey = <T>(m: Map<string, T>): T[] =>
-    [...m.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, v]) => v);
-  return { stats: byKey(stats), durations: byKey(durations) };
 }
 
 /**
@@ -110,9 +88,9 @@ function sumRows(batches: BatchDeltas[]): {
  *   its counter increments, with `ON CONFLICT DO NOTHING RETURNING`: only the batches whose record was
  *   new add their increments. A redelivered or re-published batch (even concurrently, in another group
  *   or instance: the primary key serializes them) changes nothing.
- * - Batches arriving within `maxDelayMs` (up to `maxGroupSize`) share one transaction of three
- *   multi-row statements; each {@link write} resolves after the commit, so the caller acks only
- *   durable effects.
+ * - Batches arriving within `maxDelayMs` (up to `maxGroupSize`) share one statement (one round trip, its
+ *   own transaction); each {@link write} resolves after the commit, so the caller acks only durable
+ *   effects.
  * - A failing group is retried one batch per transaction unless the database is unavailable; a batch the
  *   database rejects as data is rejected non-retryable (`VALIDATION_FAILED`), an unavailable database
  *   `UNAVAILABLE` (retryable).
@@ -148,7 +126,7 @@ export class AnalyticsWriter extends GroupCommitter<BatchDeltas, AnalyticsOutcom
     return this.submit(() => toBatchDeltas(batch));
   }
 
-  /** One transaction: record the new batches, add the increments of those only. */
+  /** One statement: record the new batches, add the increments of those only. */
   protected async writeGroup(batches: BatchDeltas[]): Promise<AnalyticsOutcome[]> {
     // The first copy of a batch in the group is the one that may count; later copies are duplicates.
     const firsts = new Map<string, number>();
@@ -156,56 +134,46 @@ export class AnalyticsWriter extends GroupCommitter<BatchDeltas, AnalyticsOutcom
       const key = keyOf(b.executionId, b.revision);
       if (!firsts.has(key)) firsts.set(key, i);
     });
-    const keys = [...firsts.keys()].map((k) => {
-      const b = batches[firsts.get(k) as number];
-      return { execution_id: b.executionId, revision: b.revision };
-    });
-    return this.ds.transaction(async (em: EntityManager) => {
-      const inserted = await em.query<{ execution_id: string; revision: number }[]>(INSERT_PROCESSED, [
-        JSON.stringify(keys),
-      ]);
-      const fresh = new Set(inserted.map((r) => keyOf(r.execution_id, r.revision)));
-      const counted = batches.filter(
-        (b, i) =>
-          fresh.has(keyOf(b.executionId, b.revision)) && firsts.get(keyOf(b.executionId, b.revision)) === i,
-      );
-      const { stats, durations } = sumRows(counted);
-      if (stats.length > 0) {
-        await em.query(UPSERT_STATS, [
-          JSON.stringify(
-            stats.map((s) => ({
-              workflow_id: s.workflowId,
-              step_id: s.stepId,
-              minute: new Date(s.minute).toISOString(),
-              started: s.started,
-              completed: s.completed,
-              failed: s.failed,
-              compensated: s.compensated,
-              terminated: s.terminated,
-              attempts: s.attempts,
-            })),
-          ),
-        ]);
+    const keys: { execution_id: string; revision: number }[] = [];
+    const stats: Record<string, unknown>[] = [];
+    const durations: Record<string, unknown>[] = [];
+    for (const i of firsts.values()) {
+      const b = batches[i];
+      const key = { execution_id: b.executionId, revision: b.revision };
+      keys.push(key);
+      for (const s of b.stats) {
+        stats.push({
+          ...key,
+          workflow_id: s.workflowId,
+          step_id: s.stepId,
+          minute: new Date(s.minute).toISOString(),
+          started: s.started,
+          completed: s.completed,
+          failed: s.failed,
+          compensated: s.compensated,
+          terminated: s.terminated,
+          attempts: s.attempts,
+        });
       }
-      if (durations.length > 0) {
-        await em.query(UPSERT_DURATIONS, [
-          JSON.stringify(
-            durations.map((d) => ({
-              workflow_id: d.workflowId,
-              step_id: d.stepId,
-              minute: new Date(d.minute).toISOString(),
-              bucket: d.bucket,
-              count: d.count,
-            })),
-          ),
-        ]);
+      for (const d of b.durations) {
+        durations.push({
+          ...key,
+          workflow_id: d.workflowId,
+          step_id: d.stepId,
+          minute: new Date(d.minute).toISOString(),
+          bucket: d.bucket,
+        });
       }
-      return batches.map((b, i) => {
-        const key = keyOf(b.executionId, b.revision);
-        return fresh.has(key) && firsts.get(key) === i
-          ? AnalyticsOutcome.COUNTED
-          : AnalyticsOutcome.DUPLICATE;
-      });
+    }
+    const recorded = await this.ds.query<{ execution_id: string; revision: number }[]>(WRITE_GROUP, [
+      JSON.stringify(keys),
+      JSON.stringify(stats),
+      JSON.stringify(durations),
+    ]);
+    const fresh = new Set(recorded.map((r) => keyOf(r.execution_id, r.revision)));
+    return batches.map((b, i) => {
+      const key = keyOf(b.executionId, b.revision);
+      return fresh.has(key) && firsts.get(key) === i ? AnalyticsOutcome.COUNTED : AnalyticsOutcome.DUPLICATE;
     });
   }
 }
