@@ -14,7 +14,7 @@ import { waitFor } from '@baton/testing';
 
 import { Stack } from '../e2e/support/stack';
 import { listExecutions } from '../e2e/support/workflows';
-import { cpuDelta, cpuSeconds, cpuSecondsByName } from './cpu';
+import { cpuDelta, cpuSample } from './cpu';
 import { measureFloor } from './floor';
 import { settled } from './settle';
 import { publishStart } from './start-command';
@@ -69,19 +69,6 @@ interface WorkloadResult extends Figures {
   persistedAfterMs: number;
   /** CPU milliseconds per completed workflow in the saturated phase, by process. */
   cpuMsPerWorkflow: Record<string, number>;
-}
-
-/** CPU seconds used so far by every process of the run. */
-function cpuSample(stack: Stack): Record<string, number> {
-  const sample: Record<string, number> = {};
-  for (const [name, handle] of stack.services) sample[name] = cpuSeconds(handle.proc?.pid) ?? 0;
-  stack.workers.forEach(
-    (w, i) => (sample[`worker${stack.workers.length > 1 ? i + 1 : ''}`] = cpuSeconds(w.proc?.pid) ?? 0),
-  );
-  sample['nats-server'] = cpuSeconds(stack.nats.pid) ?? 0;
-  sample['postgres'] = cpuSecondsByName('postgres');
-  sample['bench driver'] = cpuSeconds(process.pid) ?? 0;
-  return sample;
 }
 
 async function runWorkload(

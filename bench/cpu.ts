@@ -43,3 +43,26 @@ export function cpuDelta(
   for (const [name, value] of Object.entries(after)) out[name] = value - (before[name] ?? 0);
   return out;
 }
+
+/** The processes of a running stack, as {@link cpuSample} reads them. */
+export interface CpuSampled {
+  services: ReadonlyMap<string, { proc?: { pid?: number } }>;
+  workers: readonly { proc?: { pid?: number } }[];
+  nats: { pid: number | undefined };
+}
+
+/**
+ * CPU seconds used so far by every process of a run: each service, each worker, the nats-server, all
+ * PostgreSQL processes together, and this process (`bench driver`).
+ */
+export function cpuSample(stack: CpuSampled): Record<string, number> {
+  const sample: Record<string, number> = {};
+  for (const [name, handle] of stack.services) sample[name] = cpuSeconds(handle.proc?.pid) ?? 0;
+  stack.workers.forEach(
+    (w, i) => (sample[`worker${stack.workers.length > 1 ? i + 1 : ''}`] = cpuSeconds(w.proc?.pid) ?? 0),
+  );
+  sample['nats-server'] = cpuSeconds(stack.nats.pid) ?? 0;
+  sample['postgres'] = cpuSecondsByName('postgres');
+  sample['bench driver'] = cpuSeconds(process.pid) ?? 0;
+  return sample;
+}

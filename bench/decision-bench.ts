@@ -10,11 +10,13 @@
  * niceness 10, as infra/systemd's units do. `--pause-projections` is a diagnostic: it stops the state-store
  * and the telemetry (SIGSTOP) while the samples are taken and resumes them afterwards (SIGCONT), then waits
  * until they have caught up with the history kept in JetStream; it shows what the projections' CPU costs
- * the execution path on this machine.
+ * the execution path on this machine. The CPU each process used per pair of executions is reported too.
+ * `BATON_*` variables of the environment are passed on to the services (to try a setting).
  */
 import type { WorkflowDefinition } from '@baton/contracts';
 
 import { Stack } from '../e2e/support/stack';
+import { cpuDelta, cpuSample } from './cpu';
 import { measureDecisionFloor } from './decision-floor';
 import { settled } from './settle';
 import { publishStart } from './start-command';
@@ -64,6 +66,11 @@ function rules(): Record<string, unknown>[] {
   }));
 }
 
+/** `BATON_*` variables of the bench's own environment, passed on to every service (to try settings). */
+function batonEnvironment(): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith('BATON_')));
+}
+
 async function main(): Promise<void> {
   const json = process.argv.includes('--json');
   const quick = process.argv.includes('--quick');
@@ -74,7 +81,7 @@ async function main(): Promise<void> {
   const log = (line: string) => (json ? process.stderr : process.stdout).write(`${line}\n`);
   log('starting the stack (own nats-server and database)...');
   const stack = await Stack.start({
-    env: { LOG_LEVEL: 'warn' },
+    env: { ...batonEnvironment(), LOG_LEVEL: 'warn' },
     ...(niceProjections ? { nice: { 'state-store': 10, telemetry: 10 } } : {}),
   });
   try {
@@ -169,21 +176,24 @@ async function main(): Promise<void> {
     // The projections catch up with the warm-up's history before anything is measured.
     await settled(nc);
     const projections = ['state-store', 'telemetry'] as const;
-    // Not ChildHandle.signal: it waits for the process to exit.
-    const signalProjections = (signal: NodeJS.Signals) => {
-      if (pauseProjections) for (const n of projections) stack.service(n).proc?.kill(signal);
-    };
-    signalProjections('SIGSTOP');
+    if (pauseProjections) for (const n of projections) stack.service(n).pause();
     for (let i = 0; i < 20; i++) {
       await once(task1);
       await once(decide1);
     }
     const plain: number[] = [];
     const decided: number[] = [];
+    const cpuBefore = cpuSample(stack);
     for (let i = 0; i < samples; i++) {
       plain.push(await once(task1));
       decided.push(await once(decide1));
     }
+    const cpuMsPerPair = Object.fromEntries(
+      Object.entries(cpuDelta(cpuBefore, cpuSample(stack))).map(([name, seconds]) => [
+        name,
+        Number(((seconds * 1000) / samples).toFixed(3)),
+      ]),
+    );
     const taps = tap();
     await nc.flush();
     for (let i = 0; i < samples; i++) {
@@ -192,7 +202,7 @@ async function main(): Promise<void> {
     }
     sub.unsubscribe();
     for (const t of taps) t.unsubscribe();
-    signalProjections('SIGCONT');
+    if (pauseProjections) for (const n of projections) stack.service(n).resume();
     if (pauseProjections) await settled(nc);
     log('measuring the decision floor (plain JetStream, two processes) on the same nats-server...');
     const floor = await measureDecisionFloor(stack.nats.url, { samples });
@@ -212,6 +222,7 @@ async function main(): Promise<void> {
       pauseProjections,
       rulesInCategory: 20,
       hopP50Ms: breakdown,
+      cpuMsPerPair,
     };
     if (json) {
       process.stdout.write(`${JSON.stringify(result)}\n`);
@@ -230,6 +241,13 @@ async function main(): Promise<void> {
       log('');
       log('p50 of each hop, as seen on the wire by the bench (a second pass, with taps):');
       for (const [hop, ms] of Object.entries(breakdown)) log(`  ${hop.padEnd(44)} ${ms.toFixed(2)} ms`);
+      log('');
+      log('CPU per task1 + decide1 pair while the samples were taken (first pass), by process:');
+      log(
+        `  ${Object.entries(cpuMsPerPair)
+          .map(([name, ms]) => `${name} ${ms.toFixed(2)}`)
+          .join(', ')} ms`,
+      );
       log('');
       log(
         `decision floor (request and answer across two processes, one KV compare-and-set, the next publish): p50 ${floor.p50Ms.toFixed(2)} ms, p99 ${floor.p99Ms.toFixed(2)} ms`,

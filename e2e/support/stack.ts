@@ -92,6 +92,16 @@ export class ChildHandle {
     await this.exited;
   }
 
+  /** SIGSTOP: the process stops running (and answers nothing) until {@link resume}; returns at once. */
+  pause(): void {
+    if (this.running) this.proc?.kill('SIGSTOP');
+  }
+
+  /** SIGCONT: a {@link pause}d process runs again. */
+  resume(): void {
+    if (this.running) this.proc?.kill('SIGCONT');
+  }
+
   /** SIGTERM, then SIGKILL after a grace period. */
   async stop(graceMs = 15_000): Promise<void> {
     if (!this.running) return;

@@ -1,7 +1,9 @@
 import { telemetry } from './instrumentation';
 
+import { Durables } from '@baton/contracts';
+import { deliveriesForGroups } from '@baton/persistence';
 import { runService } from '@baton/service-kit';
-import { BATON_STREAMS } from '@baton/transport-jetstream';
+import { BATON_STREAMS, DEFAULT_MAX_ACK_PENDING } from '@baton/transport-jetstream';
 
 import { stateStoreEnvSchema } from './config/state-store.config';
 import { StateStoreModule } from './state-store.module';
@@ -12,6 +14,15 @@ void runService({
   module: StateStoreModule,
   envSchema: stateStoreEnvSchema,
   transport: true,
+  consumerOverrides: (config) => ({
+    [Durables.STATE_STORE_HISTORY]: {
+      concurrency: deliveriesForGroups(
+        config.BATON_HISTORY_GROUP_SIZE,
+        config.BATON_HISTORY_GROUP_CONCURRENCY,
+        DEFAULT_MAX_ACK_PENDING,
+      ),
+    },
+  }),
   streams: [BATON_STREAMS.HISTORY, BATON_STREAMS.DLQ],
   telemetry,
 });

@@ -2,6 +2,19 @@ import { BatonError, ErrorCode } from '@baton/contracts';
 
 import { DatabaseErrorKind, classifyDatabaseError, toBatonDatabaseError } from './database-errors';
 
+/**
+ * Deliveries a consumer feeding a {@link GroupCommitter} should hold at once: enough to fill one group
+ * while `maxConcurrentGroups` others commit, so that under load a group is written as soon as it is full
+ * instead of waiting out its delay; at most `limit` (the consumer's limit of unacknowledged messages).
+ */
+export function deliveriesForGroups(
+  maxGroupSize: number,
+  maxConcurrentGroups: number,
+  limit: number,
+): number {
+  return Math.max(1, Math.min(limit, Math.max(1, maxGroupSize) * (Math.max(1, maxConcurrentGroups) + 1)));
+}
+
 /** How one group transaction ended. */
 export const GroupOutcome = {
   /** Every item of the group committed in one transaction. */

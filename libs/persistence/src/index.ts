@@ -26,6 +26,7 @@ export { HistoryEventEntity } from './state-store/entities/history-event.entity'
 export { DeadLetterEntity } from './state-store/entities/dead-letter.entity';
 export { CreateStateStoreTables1795264300254 } from './state-store/migrations/1795264300254-create-state-store-tables';
 export { DeadLetterStatus1796000000000 } from './state-store/migrations/1796000000000-dead-letter-status';
+export { deliveriesForGroups } from './group-commit';
 export { HistoryGroupOutcome, HistoryWriter } from './state-store/history.writer';
 export type { HistoryGroupReport, HistoryWriterOptions } from './state-store/history.writer';
 export { toHistoryBatchRows } from './state-store/history-batch.rows';

@@ -1,5 +1,6 @@
 import { Durables, Streams, Subjects } from '@baton/contracts';
-import type { ConsumerOptions } from '@baton/transport-jetstream';
+import { deliveriesForGroups } from '@baton/persistence';
+import { type ConsumerOptions, DEFAULT_MAX_ACK_PENDING } from '@baton/transport-jetstream';
 
 /**
  * Redelivery delay after a retryable failure of delivery `n`: 250 ms doubling up to 5 s. While
@@ -22,8 +23,9 @@ export const HISTORY_CONSUMER = {
   stream: Streams.HISTORY,
   durable: Durables.STATE_STORE_HISTORY,
   filterSubject: Subjects.historyAll,
-  // Enough batches in flight for group commit to have something to group.
-  concurrency: 64,
+  // Enough batches in flight to fill a group while others commit (the default group settings); main.ts
+  // sizes it from the configured ones.
+  concurrency: deliveriesForGroups(100, 2, DEFAULT_MAX_ACK_PENDING),
   ackWaitMs: 30_000,
   maxDeliver: HISTORY_MAX_DELIVER,
   backoffMs: historyBackoffMs,

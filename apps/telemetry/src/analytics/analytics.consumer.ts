@@ -1,5 +1,6 @@
 import { Durables, Streams, Subjects } from '@baton/contracts';
-import type { ConsumerOptions } from '@baton/transport-jetstream';
+import { deliveriesForGroups } from '@baton/persistence';
+import { type ConsumerOptions, DEFAULT_MAX_ACK_PENDING } from '@baton/transport-jetstream';
 
 /** Redelivery delay after a retryable failure of delivery `n`: 250 ms doubling up to 5 s. */
 export function analyticsBackoffMs(deliveryCount: number): number {
@@ -18,8 +19,9 @@ export const ANALYTICS_CONSUMER = {
   stream: Streams.HISTORY,
   durable: Durables.TELEMETRY_HISTORY,
   filterSubject: Subjects.historyAll,
-  // Enough batches in flight for group commit to have something to group.
-  concurrency: 128,
+  // Enough batches in flight to fill a group while others commit (the default group settings); main.ts
+  // sizes it from the configured ones.
+  concurrency: deliveriesForGroups(200, 2, DEFAULT_MAX_ACK_PENDING),
   ackWaitMs: 30_000,
   maxDeliver: ANALYTICS_MAX_DELIVER,
   backoffMs: analyticsBackoffMs,

@@ -2,6 +2,7 @@ import { BatonError, ErrorCode } from '@baton/contracts';
 import { AnalyticsOutcome } from '@baton/persistence';
 
 import { TelemetryMetrics } from '../telemetry.metrics';
+import { telemetryEnvSchema } from '../config/telemetry.config';
 import { ANALYTICS_CONSUMER, analyticsBackoffMs } from './analytics.consumer';
 import { parseAnalyticsParams } from './analytics.params';
 import { AnalyticsService, type AnalyticsStoragePort } from './analytics.service';
@@ -108,5 +109,10 @@ describe('AnalyticsService', () => {
     let waitedMs = 0;
     for (let n = 1; n < ANALYTICS_CONSUMER.maxDeliver; n++) waitedMs += analyticsBackoffMs(n);
     expect(waitedMs).toBeGreaterThan(60 * 60 * 1000);
+    // With the default group settings, a group can fill while the others commit.
+    const shape = telemetryEnvSchema.shape;
+    const size = shape.BATON_ANALYTICS_GROUP_SIZE.parse(undefined);
+    const groups = shape.BATON_ANALYTICS_GROUP_CONCURRENCY.parse(undefined);
+    expect(ANALYTICS_CONSUMER.concurrency).toBe(size * (groups + 1));
   });
 });

@@ -86,6 +86,7 @@ export const storageProvider: FactoryProvider<Promise<TelemetryStorage>> = {
     const writer = new AnalyticsWriter(ds, {
       maxGroupSize: config.BATON_ANALYTICS_GROUP_SIZE,
       maxDelayMs: config.BATON_ANALYTICS_GROUP_DELAY_MS,
+      maxConcurrentGroups: config.BATON_ANALYTICS_GROUP_CONCURRENCY,
       onGroup: (report) => metrics.group(report),
     });
     readiness.add('database', () => probeDatabase(ds));
