@@ -21,6 +21,7 @@ void runService({
         config.BATON_HISTORY_GROUP_CONCURRENCY,
         DEFAULT_MAX_ACK_PENDING,
       ),
+      lingerMs: config.BATON_HISTORY_LINGER_MS,
     },
   }),
   streams: [BATON_STREAMS.HISTORY, BATON_STREAMS.DLQ],

@@ -23,6 +23,7 @@ void runService({
         config.BATON_ANALYTICS_GROUP_CONCURRENCY,
         DEFAULT_MAX_ACK_PENDING,
       ),
+      lingerMs: config.BATON_ANALYTICS_LINGER_MS,
     },
   }),
   streams: TELEMETRY_STREAMS,

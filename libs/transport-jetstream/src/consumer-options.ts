@@ -28,6 +28,14 @@ export interface ConsumerOptions {
    * round trip per message buys nothing but latency.
    */
   confirmAcks?: boolean;
+  /**
+   * Take deliveries in batches (default 0: each as soon as it is stored). After a batch that emptied the
+   * consumer's backlog, the next pull waits this long, so that messages gather on the server and arrive
+   * together: one wake-up, one group and one write of acks for many messages instead of one each. For
+   * consumers on no execution's path (the projections); it adds up to this much lag, and none while a
+   * backlog remains (they pull again as soon as slots are free).
+   */
+  lingerMs?: number;
 }
 
 /** {@link ConsumerOptions} with defaults applied. */
@@ -37,6 +45,8 @@ export type ResolvedConsumerOptions = Required<Omit<ConsumerOptions, 'deliverPol
 export const DEFAULT_CONCURRENCY = 16;
 export const DEFAULT_MAX_DELIVER = 5;
 const MAX_BACKOFF_MS = 10_000;
+/** Longest {@link ConsumerOptions.lingerMs}: well inside the ack wait of what a batch holds. */
+export const MAX_LINGER_MS = 5_000;
 
 /** The default redelivery delay: 250 ms * 2^(n-1), at most 10 s. */
 export function defaultBackoffMs(deliveryCount: number): number {
@@ -77,10 +87,18 @@ export function resolveConsumerOptions(opts: ConsumerOptions): ResolvedConsumerO
     backoffMs: opts.backoffMs ?? defaultBackoffMs,
     raw: opts.raw ?? false,
     confirmAcks: opts.confirmAcks ?? false,
+    lingerMs: opts.lingerMs ?? 0,
     ...(opts.deliverPolicy === undefined ? {} : { deliverPolicy: opts.deliverPolicy }),
   };
   assertPositiveInteger(resolved.concurrency, 'concurrency', opts.durable);
   assertPositiveInteger(resolved.ackWaitMs, 'ackWaitMs', opts.durable);
   assertPositiveInteger(resolved.maxDeliver, 'maxDeliver', opts.durable);
+  if (!Number.isInteger(resolved.lingerMs) || resolved.lingerMs < 0 || resolved.lingerMs > MAX_LINGER_MS) {
+    throw new BatonError(
+      ErrorCode.VALIDATION_FAILED,
+      `consumer ${opts.durable}: lingerMs must be an integer from 0 to ${MAX_LINGER_MS}`,
+      { retryable: false },
+    );
+  }
   return resolved;
 }

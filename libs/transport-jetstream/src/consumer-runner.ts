@@ -39,6 +39,11 @@ export function consumerSpecOf(options: ResolvedConsumerOptions): ConsumerSpec {
  * has free slots (several small pull requests may be open at once), so nothing waits in a local buffer
  * while its ack wait runs. Pull failures (server restart, consumer deleted, heartbeats missed) are
  * retried with backoff, re-declaring the consumer, until {@link ConsumerRunner.stop}.
+ *
+ * With `lingerMs` (batched delivery) one pull is open at a time, sized to the consumer's backlog
+ * (`num_pending`, a pull of one when there is none, which also takes redeliveries); after a batch that
+ * emptied the backlog, the next pull waits `lingerMs` from the batch's first message, so what is stored
+ * meanwhile arrives together.
  */
 export class ConsumerRunner {
   private readonly fetchExpiresMs: number;
@@ -53,6 +58,11 @@ export class ConsumerRunner {
   private retryAt = 0;
   private wakeUp: (() => void) | undefined;
   private loopDone: Promise<void> | undefined;
+  /** Batched delivery: no pull before this time (epoch ms). */
+  private lingerUntil = 0;
+  /** Batched delivery: the open pull asked for less than the backlog (pull again without lingering). */
+  private backlog = false;
+  private pullCount = 0;
 
   constructor(
     private readonly nc: NatsConnection,
@@ -69,6 +79,11 @@ export class ConsumerRunner {
   /** Messages handed to the processor and not finished yet. */
   get inFlightCount(): number {
     return this.inFlight.size;
+  }
+
+  /** Pull requests sent so far. */
+  get pulls(): number {
+    return this.pullCount;
   }
 
   /** Declares the consumer (throws when that fails) and starts pulling. */
@@ -126,21 +141,35 @@ export class ConsumerRunner {
         continue;
       }
       const free = this.options.concurrency - this.inFlight.size - this.requested;
-      if (free <= 0 || (this.fetches.size > 0 && free < this.minBatch)) {
+      const batched = this.options.lingerMs > 0;
+      if (free <= 0 || (this.fetches.size > 0 && (batched || free < this.minBatch))) {
         await this.sleep();
+        continue;
+      }
+      const lingerMs = batched ? this.lingerUntil - Date.now() : 0;
+      if (lingerMs > 0) {
+        await this.sleep(lingerMs);
         continue;
       }
       try {
         if (this.consumer === undefined) await this.declare();
         const consumer = this.consumer as Consumer;
-        const batch = await consumer.fetch({ max_messages: free, expires: this.fetchExpiresMs });
+        let size = free;
+        if (batched) {
+          const pending = (await consumer.info()).num_pending;
+          // Nothing stored yet: a pull of one wakes on the next message (or a redelivery).
+          size = pending > 0 ? Math.min(free, pending) : 1;
+          this.backlog = pending > free;
+        }
+        const batch = await consumer.fetch({ max_messages: size, expires: this.fetchExpiresMs });
+        this.pullCount++;
         if (this.stopping) {
           await batch.close().catch(() => undefined);
           break;
         }
-        this.requested += free;
+        this.requested += size;
         this.fetches.add(batch);
-        void this.receive(batch, free);
+        void this.receive(batch, size);
       } catch (err) {
         this.failed(err);
       }
@@ -152,6 +181,9 @@ export class ConsumerRunner {
     let failure: unknown;
     try {
       for await (const msg of batch) {
+        if (remaining === size && this.options.lingerMs > 0 && !this.backlog) {
+          this.lingerUntil = Date.now() + this.options.lingerMs;
+        }
         remaining--;
         this.requested--;
         this.failures = 0;

@@ -57,7 +57,9 @@ export interface JetStreamServerOptions {
 }
 
 /** The consumer settings that configuration may override per durable. */
-export type ConsumerOverride = Partial<Pick<ConsumerOptions, 'concurrency' | 'ackWaitMs' | 'maxDeliver'>>;
+export type ConsumerOverride = Partial<
+  Pick<ConsumerOptions, 'concurrency' | 'ackWaitMs' | 'maxDeliver' | 'lingerMs'>
+>;
 
 /**
  * Nest transport over JetStream durable pull consumers. Serves every method decorated with

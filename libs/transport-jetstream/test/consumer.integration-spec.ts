@@ -309,3 +309,62 @@ describe('JetStream consumer semantics', () => {
     expect(seen.filter((n) => n === 3)).toEqual([3]);
   });
 });
+
+describe('batched delivery (lingerMs)', () => {
+  it('takes what was stored during the linger in one pull, and loses nothing', async () => {
+    const seen: number[] = [];
+    const { runner, outcomes } = await consume(
+      { durable: 'linger', filterSubject: 'work.linger', concurrency: 100, lingerMs: 2_000 },
+      async (data) => {
+        seen.push((data as { n: number }).n);
+      },
+    );
+    await publisher.publish('work.linger', { n: 0 });
+    await waitFor(() => seen.length === 1, { what: 'the first message (a pull of one)' });
+    const pullsBefore = runner.pulls;
+    for (let n = 1; n <= 20; n++) await publisher.publish('work.linger', { n });
+    // Held on the server while the consumer lingers (publishing takes far less than the 2 s).
+    expect(seen).toEqual([0]);
+    await waitFor(() => seen.length === 21, { what: 'the twenty messages stored during the linger' });
+    // One pull for the twenty, sized to the backlog.
+    expect(runner.pulls - pullsBefore).toBe(1);
+    expect([...seen].sort((a, b) => a - b)).toEqual(Array.from({ length: 21 }, (_, n) => n));
+    expect(outcomes.every((o) => o.outcome === 'ack')).toBe(true);
+    expect(await waitingIn('work.linger')).toBe(0);
+  });
+
+  it('does not linger while a backlog remains', async () => {
+    for (let n = 0; n < 30; n++) await publisher.publish('work.backlog', { n });
+    // Lingering after each batch of five would take 25 s, past waitFor's timeout.
+    const { runner, outcomes } = await consume(
+      { durable: 'backlog', filterSubject: 'work.backlog', concurrency: 5, lingerMs: 5_000 },
+      async () => undefined,
+    );
+    await waitFor(() => outcomes.length === 30, { what: 'the backlog of thirty, five at a time' });
+    expect(outcomes.every((o) => o.outcome === 'ack')).toBe(true);
+    expect(runner.pulls).toBeGreaterThanOrEqual(6);
+  });
+
+  it('takes redeliveries when nothing new is stored', async () => {
+    const deliveries: number[] = [];
+    const { outcomes } = await consume(
+      { durable: 'linger-retry', filterSubject: 'work.linger-retry', lingerMs: 200 },
+      async (_data, ctx) => {
+        deliveries.push(ctx.deliveryCount);
+        if (ctx.deliveryCount < 3) throw new BatonError(ErrorCode.UNAVAILABLE, 'not yet');
+      },
+    );
+    await publisher.publish('work.linger-retry', { id: 1 });
+    await waitFor(() => outcomes.some((o) => o.outcome === 'ack'), { what: 'the third delivery to succeed' });
+    expect(deliveries).toEqual([1, 2, 3]);
+    expect(await waitingIn('work.linger-retry')).toBe(0);
+  });
+
+  it('rejects a linger that is not an integer from 0 to 5000 ms, naming it', () => {
+    for (const lingerMs of [-1, 1.5, 5_001]) {
+      expect(() =>
+        resolveConsumerOptions({ stream: 'WORK', durable: 'bad', filterSubject: 'work.bad', lingerMs }),
+      ).toThrow(/consumer bad: lingerMs must be an integer from 0 to 5000/);
+    }
+  });
+});

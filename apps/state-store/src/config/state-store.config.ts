@@ -3,11 +3,12 @@ import { z } from 'zod';
 import { commonEnvSchema, databaseEnvSchema } from '@baton/service-kit';
 
 /**
- * Default {@link stateStoreEnvSchema} `BATON_HISTORY_GROUP_DELAY_MS`. Each group costs a round trip to
- * PostgreSQL and a write of acks to NATS; when executions are few, waiting this long lets one group
- * carry the transitions of several of them (bench/README, "Projections' CPU").
+ * Default {@link stateStoreEnvSchema} `BATON_HISTORY_LINGER_MS`: history is taken in batches (consumer
+ * `lingerMs`). Each delivery, group and write of acks costs CPU on the hosts the execution path runs on;
+ * when executions are few, waiting this long lets one batch carry the transitions of several of them
+ * (bench/README, "Projections' CPU").
  */
-export const HISTORY_GROUP_DELAY_MS = 100;
+export const HISTORY_LINGER_MS = 100;
 
 const int = (min: number, max: number, fallback: number) =>
   z.coerce.number().int().min(min).max(max).default(fallback);
@@ -21,11 +22,14 @@ export const stateStoreEnvSchema = commonEnvSchema.safeExtend({
   BATON_DB_STARTUP_TIMEOUT_MS: int(0, 600_000, 30_000),
   /** Most history batches written in one transaction (group commit). */
   BATON_HISTORY_GROUP_SIZE: int(1, 1000, 100),
+  /** How long the first batch of a group waits for others, in ms. */
+  BATON_HISTORY_GROUP_DELAY_MS: int(0, 1000, 10),
   /**
-   * How long the first batch of a group waits for others, in ms: how far the projection may lag behind
-   * the executions when they are few. Under load groups fill and are written at once.
+   * After a delivery batch that emptied the backlog, how long the next pull waits, in ms: with the group
+   * delay, how far the projection may lag behind the executions when they are few. No wait while a
+   * backlog remains.
    */
-  BATON_HISTORY_GROUP_DELAY_MS: int(0, 1000, HISTORY_GROUP_DELAY_MS),
+  BATON_HISTORY_LINGER_MS: int(0, 5000, HISTORY_LINGER_MS),
   /** Group transactions running at once. */
   BATON_HISTORY_GROUP_CONCURRENCY: int(1, 64, 2),
 });

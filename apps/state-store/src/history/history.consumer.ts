@@ -1,6 +1,7 @@
 import { Durables, Streams, Subjects } from '@baton/contracts';
 import { deliveriesForGroups } from '@baton/persistence';
 import { type ConsumerOptions, DEFAULT_MAX_ACK_PENDING } from '@baton/transport-jetstream';
+import { HISTORY_LINGER_MS } from '../config/state-store.config';
 
 /**
  * Redelivery delay after a retryable failure of delivery `n`: 250 ms doubling up to 5 s. While
@@ -26,6 +27,7 @@ export const HISTORY_CONSUMER = {
   // Enough batches in flight to fill a group while others commit (the default group settings); main.ts
   // sizes it from the configured ones.
   concurrency: deliveriesForGroups(100, 2, DEFAULT_MAX_ACK_PENDING),
+  lingerMs: HISTORY_LINGER_MS,
   ackWaitMs: 30_000,
   maxDeliver: HISTORY_MAX_DELIVER,
   backoffMs: historyBackoffMs,

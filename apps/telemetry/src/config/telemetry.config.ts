@@ -5,11 +5,12 @@ import { databaseServiceEnvSchema } from '@baton/service-kit';
 import { alertRulesEnv } from '../alerts/alert-rules';
 
 /**
- * Default {@link telemetryEnvSchema} `BATON_ANALYTICS_GROUP_DELAY_MS`. Each group costs a round trip to
- * PostgreSQL and a write of acks to NATS; when executions are few, waiting this long lets one group
- * carry the transitions of several of them (bench/README, "Projections' CPU").
+ * Default {@link telemetryEnvSchema} `BATON_ANALYTICS_LINGER_MS`: history is taken in batches (consumer
+ * `lingerMs`). Each delivery, group and write of acks costs CPU on the hosts the execution path runs on;
+ * when executions are few, waiting this long lets one batch carry the transitions of several of them
+ * (bench/README, "Projections' CPU").
  */
-export const ANALYTICS_GROUP_DELAY_MS = 100;
+export const ANALYTICS_LINGER_MS = 100;
 
 const int = (min: number, max: number, fallback: number) =>
   z.coerce.number().int().min(min).max(max).default(fallback);
@@ -22,11 +23,14 @@ export const telemetryEnvSchema = databaseServiceEnvSchema.safeExtend({
   BATON_DB_STARTUP_TIMEOUT_MS: int(0, 600_000, 30_000),
   /** Most history batches counted in one transaction (group commit). */
   BATON_ANALYTICS_GROUP_SIZE: int(1, 1000, 200),
+  /** How long the first batch of a group waits for others, in ms. */
+  BATON_ANALYTICS_GROUP_DELAY_MS: int(0, 1000, 10),
   /**
-   * How long the first batch of a group waits for others, in ms: how far the analytics may lag behind the
-   * executions when they are few. Under load groups fill and are written at once.
+   * After a delivery batch that emptied the backlog, how long the next pull waits, in ms: with the group
+   * delay, how far the analytics may lag behind the executions when they are few. No wait while a backlog
+   * remains.
    */
-  BATON_ANALYTICS_GROUP_DELAY_MS: int(0, 1000, ANALYTICS_GROUP_DELAY_MS),
+  BATON_ANALYTICS_LINGER_MS: int(0, 5000, ANALYTICS_LINGER_MS),
   /** Group statements running at once. */
   BATON_ANALYTICS_GROUP_CONCURRENCY: int(1, 64, 2),
   /** How long `GET /v1/services` collects `$SRV` replies, in ms. */
