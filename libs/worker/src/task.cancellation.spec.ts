@@ -78,6 +78,34 @@ describe('ctx.heartbeat()', () => {
     expect(heartbeats()).toHaveLength(2);
   });
 
+  it('waits for the clock, not only the timer: a timer that fires before the interval has passed sends nothing yet', async () => {
+    const clock = new Clock();
+    let release: () => void = () => undefined;
+    let ctx: TaskContext | undefined;
+    const { processor, heartbeats } = setup(
+      (_input, c) => {
+        ctx = c;
+        return new Promise((resolve) => (release = () => resolve('done')));
+      },
+      { now: clock.now, heartbeatIntervalMs: 40 },
+    );
+    const done = processor.process(new FakeDelivery(new Recorder(), 'd1', task()));
+    await until(() => ctx !== undefined);
+    ctx?.heartbeat({ pct: 10 });
+    clock.t += 10;
+    ctx?.heartbeat({ pct: 20 });
+    // The 30 ms timer fires while the clock still shows 10 ms since the first heartbeat.
+    await new Promise((resolve) => setTimeout(resolve, 80));
+    expect(heartbeats()).toHaveLength(1);
+    clock.t += 30;
+    await until(() => heartbeats().length === 2);
+    const [first, second] = heartbeats();
+    expect(Date.parse(second?.at ?? '') - Date.parse(first?.at ?? '')).toBe(40);
+    expect(second?.details).toEqual({ pct: 20 });
+    release();
+    await done;
+  });
+
   it('moves the local deadline like the orchestrator does: now + (deadline - scheduledAt)', async () => {
     const clock = new Clock();
     let ctx: TaskContext | undefined;

@@ -603,6 +603,13 @@ export class TaskProcessor {
     const flush = (): void => {
       timer = undefined;
       if (stopped || pending === undefined) return;
+      // A timer may fire a millisecond before the wall clock shows its interval has passed.
+      const early = lastSent + intervalMs - this.now();
+      if (early > 0) {
+        timer = setTimeout(flush, early);
+        timer.unref();
+        return;
+      }
       const { details } = pending;
       pending = undefined;
       lastSent = this.now();
