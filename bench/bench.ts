@@ -15,6 +15,7 @@ import { waitFor } from '@baton/testing';
 import { Stack } from '../e2e/support/stack';
 import { listExecutions } from '../e2e/support/workflows';
 import { cpuDelta, cpuSample } from './cpu';
+import { batonEnvironment } from './service-env';
 import { measureFloor } from './floor';
 import { settled } from './settle';
 import { publishStart } from './start-command';
@@ -162,7 +163,7 @@ async function main(): Promise<void> {
   const executions = quick ? 300 : 3000;
   const latencySamples = quick ? 50 : 300;
   log(`starting the stack (own nats-server and database)...`);
-  const stack = await Stack.start({ env: { LOG_LEVEL: 'warn' } });
+  const stack = await Stack.start({ env: { ...batonEnvironment(), LOG_LEVEL: 'warn' } });
   try {
     await stack.startWorker({ actions: [ACTION], concurrency: 256 });
     log('floor: plain JetStream 5-hop chain...');

@@ -18,6 +18,7 @@ import type { WorkflowDefinition } from '@baton/contracts';
 import { Stack } from '../e2e/support/stack';
 import { cpuDelta, cpuSample } from './cpu';
 import { measureDecisionFloor } from './decision-floor';
+import { batonEnvironment } from './service-env';
 import { settled } from './settle';
 import { publishStart } from './start-command';
 import { percentiles } from './stats';
@@ -64,11 +65,6 @@ function rules(): Record<string, unknown>[] {
     },
     actions: [{ type: i >= 10 ? 'big' : 'small' }],
   }));
-}
-
-/** `BATON_*` variables of the bench's own environment, passed on to every service (to try settings). */
-function batonEnvironment(): NodeJS.ProcessEnv {
-  return Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith('BATON_')));
 }
 
 async function main(): Promise<void> {
