@@ -38,20 +38,27 @@ function setup(handler: TaskHandler, options: Partial<TaskProcessorOptions> = {}
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
+/** A task whose handler runs until `release()`, on a manual clock; resolves once the handler has its context. */
+async function heldTask(heartbeatIntervalMs: number) {
+  const clock = new Clock();
+  let release: () => void = () => undefined;
+  let ctx: TaskContext | undefined;
+  const { processor, heartbeats } = setup(
+    (_input, c) => {
+      ctx = c;
+      return new Promise((resolve) => (release = () => resolve('done')));
+    },
+    { now: clock.now, heartbeatIntervalMs },
+  );
+  const done = processor.process(new FakeDelivery(new Recorder(), 'd1', task()));
+  await until(() => ctx !== undefined);
+  return { clock, heartbeats, context: () => ctx, release: () => release(), done };
+}
+
 describe('ctx.heartbeat()', () => {
   it('publishes a TaskHeartbeat at most once per interval, sending the latest details at the end of it', async () => {
-    const clock = new Clock();
-    let release: () => void = () => undefined;
-    let ctx: TaskContext | undefined;
-    const { processor, heartbeats } = setup(
-      (_input, c) => {
-        ctx = c;
-        return new Promise((resolve) => (release = () => resolve('done')));
-      },
-      { now: clock.now, heartbeatIntervalMs: 40 },
-    );
-    const done = processor.process(new FakeDelivery(new Recorder(), 'd1', task()));
-    await until(() => ctx !== undefined);
+    const { clock, heartbeats, context, release, done } = await heldTask(40);
+    const ctx = context();
     ctx?.heartbeat({ pct: 10 });
     expect(heartbeats()).toEqual([
       {
@@ -79,18 +86,8 @@ describe('ctx.heartbeat()', () => {
   });
 
   it('waits for the clock, not only the timer: a timer that fires before the interval has passed sends nothing yet', async () => {
-    const clock = new Clock();
-    let release: () => void = () => undefined;
-    let ctx: TaskContext | undefined;
-    const { processor, heartbeats } = setup(
-      (_input, c) => {
-        ctx = c;
-        return new Promise((resolve) => (release = () => resolve('done')));
-      },
-      { now: clock.now, heartbeatIntervalMs: 40 },
-    );
-    const done = processor.process(new FakeDelivery(new Recorder(), 'd1', task()));
-    await until(() => ctx !== undefined);
+    const { clock, heartbeats, context, release, done } = await heldTask(40);
+    const ctx = context();
     ctx?.heartbeat({ pct: 10 });
     clock.t += 10;
     ctx?.heartbeat({ pct: 20 });

@@ -75,6 +75,19 @@ const WRITE_GROUP = `
   )
   SELECT execution_id, revision FROM recorded`;
 
+/** The columns a counter row's increment carries: its batch's key and the row's own key. */
+function rowOf(
+  batch: { execution_id: string; revision: number },
+  delta: { workflowId: string; stepId: string; minute: number },
+): Record<string, unknown> {
+  return {
+    ...batch,
+    workflow_id: delta.workflowId,
+    step_id: delta.stepId,
+    minute: new Date(delta.minute).toISOString(),
+  };
+}
+
 const keyOf = (executionId: string, revision: number): string => `${executionId}\u0000${revision}`;
 
 function describe(d: BatchDeltas): string {
@@ -143,10 +156,7 @@ export class AnalyticsWriter extends GroupCommitter<BatchDeltas, AnalyticsOutcom
       keys.push(key);
       for (const s of b.stats) {
         stats.push({
-          ...key,
-          workflow_id: s.workflowId,
-          step_id: s.stepId,
-          minute: new Date(s.minute).toISOString(),
+          ...rowOf(key, s),
           started: s.started,
           completed: s.completed,
           failed: s.failed,
@@ -156,13 +166,7 @@ export class AnalyticsWriter extends GroupCommitter<BatchDeltas, AnalyticsOutcom
         });
       }
       for (const d of b.durations) {
-        durations.push({
-          ...key,
-          workflow_id: d.workflowId,
-          step_id: d.stepId,
-          minute: new Date(d.minute).toISOString(),
-          bucket: d.bucket,
-        });
+        durations.push({ ...rowOf(key, d), bucket: d.bucket });
       }
     }
     const recorded = await this.ds.query<{ execution_id: string; revision: number }[]>(WRITE_GROUP, [
