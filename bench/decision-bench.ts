@@ -198,8 +198,10 @@ async function main(): Promise<void> {
     }
     sub.unsubscribe();
     for (const t of taps) t.unsubscribe();
-    if (pauseProjections) for (const n of projections) stack.service(n).resume();
-    if (pauseProjections) await settled(nc);
+    if (pauseProjections) {
+      for (const n of projections) stack.service(n).resume();
+      await settled(nc);
+    }
     log('measuring the decision floor (plain JetStream, two processes) on the same nats-server...');
     const floor = await measureDecisionFloor(stack.nats.url, { samples });
     const breakdown = Object.fromEntries(

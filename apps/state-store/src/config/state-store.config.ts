@@ -9,6 +9,9 @@ import { commonEnvSchema, databaseEnvSchema } from '@baton/service-kit';
  * (bench/README, "Projections' CPU").
  */
 export const HISTORY_LINGER_MS = 100;
+/** Defaults of `BATON_HISTORY_GROUP_SIZE` and `BATON_HISTORY_GROUP_CONCURRENCY` (the consumer is sized from them). */
+export const HISTORY_GROUP_SIZE = 100;
+export const HISTORY_GROUP_CONCURRENCY = 2;
 
 const int = (min: number, max: number, fallback: number) =>
   z.coerce.number().int().min(min).max(max).default(fallback);
@@ -21,7 +24,7 @@ export const stateStoreEnvSchema = commonEnvSchema.safeExtend({
   /** How long start-up waits for PostgreSQL to accept connections before giving up. */
   BATON_DB_STARTUP_TIMEOUT_MS: int(0, 600_000, 30_000),
   /** Most history batches written in one transaction (group commit). */
-  BATON_HISTORY_GROUP_SIZE: int(1, 1000, 100),
+  BATON_HISTORY_GROUP_SIZE: int(1, 1000, HISTORY_GROUP_SIZE),
   /** How long the first batch of a group waits for others, in ms. */
   BATON_HISTORY_GROUP_DELAY_MS: int(0, 1000, 10),
   /**
@@ -31,7 +34,7 @@ export const stateStoreEnvSchema = commonEnvSchema.safeExtend({
    */
   BATON_HISTORY_LINGER_MS: int(0, 5000, HISTORY_LINGER_MS),
   /** Group transactions running at once. */
-  BATON_HISTORY_GROUP_CONCURRENCY: int(1, 64, 2),
+  BATON_HISTORY_GROUP_CONCURRENCY: int(1, 64, HISTORY_GROUP_CONCURRENCY),
 });
 
 export type StateStoreConfig = z.output<typeof stateStoreEnvSchema>;

@@ -1,7 +1,11 @@
 import { Durables, Streams, Subjects } from '@baton/contracts';
 import { deliveriesForGroups } from '@baton/persistence';
 import { type ConsumerOptions, DEFAULT_MAX_ACK_PENDING } from '@baton/transport-jetstream';
-import { HISTORY_LINGER_MS } from '../config/state-store.config';
+import {
+  HISTORY_GROUP_CONCURRENCY,
+  HISTORY_GROUP_SIZE,
+  HISTORY_LINGER_MS,
+} from '../config/state-store.config';
 
 /**
  * Redelivery delay after a retryable failure of delivery `n`: 250 ms doubling up to 5 s. While
@@ -26,7 +30,7 @@ export const HISTORY_CONSUMER = {
   filterSubject: Subjects.historyAll,
   // Enough batches in flight to fill a group while others commit (the default group settings); main.ts
   // sizes it from the configured ones.
-  concurrency: deliveriesForGroups(100, 2, DEFAULT_MAX_ACK_PENDING),
+  concurrency: deliveriesForGroups(HISTORY_GROUP_SIZE, HISTORY_GROUP_CONCURRENCY, DEFAULT_MAX_ACK_PENDING),
   lingerMs: HISTORY_LINGER_MS,
   ackWaitMs: 30_000,
   maxDeliver: HISTORY_MAX_DELIVER,

@@ -1,7 +1,11 @@
 import { Durables, Streams, Subjects } from '@baton/contracts';
 import { deliveriesForGroups } from '@baton/persistence';
 import { type ConsumerOptions, DEFAULT_MAX_ACK_PENDING } from '@baton/transport-jetstream';
-import { ANALYTICS_LINGER_MS } from '../config/telemetry.config';
+import {
+  ANALYTICS_GROUP_CONCURRENCY,
+  ANALYTICS_GROUP_SIZE,
+  ANALYTICS_LINGER_MS,
+} from '../config/telemetry.config';
 
 /** Redelivery delay after a retryable failure of delivery `n`: 250 ms doubling up to 5 s. */
 export function analyticsBackoffMs(deliveryCount: number): number {
@@ -22,7 +26,11 @@ export const ANALYTICS_CONSUMER = {
   filterSubject: Subjects.historyAll,
   // Enough batches in flight to fill a group while others commit (the default group settings); main.ts
   // sizes it from the configured ones.
-  concurrency: deliveriesForGroups(200, 2, DEFAULT_MAX_ACK_PENDING),
+  concurrency: deliveriesForGroups(
+    ANALYTICS_GROUP_SIZE,
+    ANALYTICS_GROUP_CONCURRENCY,
+    DEFAULT_MAX_ACK_PENDING,
+  ),
   lingerMs: ANALYTICS_LINGER_MS,
   ackWaitMs: 30_000,
   maxDeliver: ANALYTICS_MAX_DELIVER,

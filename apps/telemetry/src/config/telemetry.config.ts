@@ -11,6 +11,9 @@ import { alertRulesEnv } from '../alerts/alert-rules';
  * (bench/README, "Projections' CPU").
  */
 export const ANALYTICS_LINGER_MS = 100;
+/** Defaults of `BATON_ANALYTICS_GROUP_SIZE` and `BATON_ANALYTICS_GROUP_CONCURRENCY` (the consumer is sized from them). */
+export const ANALYTICS_GROUP_SIZE = 200;
+export const ANALYTICS_GROUP_CONCURRENCY = 2;
 
 const int = (min: number, max: number, fallback: number) =>
   z.coerce.number().int().min(min).max(max).default(fallback);
@@ -22,7 +25,7 @@ export const telemetryEnvSchema = databaseServiceEnvSchema.safeExtend({
   /** How long start-up waits for PostgreSQL to accept connections before giving up. */
   BATON_DB_STARTUP_TIMEOUT_MS: int(0, 600_000, 30_000),
   /** Most history batches counted in one transaction (group commit). */
-  BATON_ANALYTICS_GROUP_SIZE: int(1, 1000, 200),
+  BATON_ANALYTICS_GROUP_SIZE: int(1, 1000, ANALYTICS_GROUP_SIZE),
   /** How long the first batch of a group waits for others, in ms. */
   BATON_ANALYTICS_GROUP_DELAY_MS: int(0, 1000, 10),
   /**
@@ -32,7 +35,7 @@ export const telemetryEnvSchema = databaseServiceEnvSchema.safeExtend({
    */
   BATON_ANALYTICS_LINGER_MS: int(0, 5000, ANALYTICS_LINGER_MS),
   /** Group statements running at once. */
-  BATON_ANALYTICS_GROUP_CONCURRENCY: int(1, 64, 2),
+  BATON_ANALYTICS_GROUP_CONCURRENCY: int(1, 64, ANALYTICS_GROUP_CONCURRENCY),
   /** How long `GET /v1/services` collects `$SRV` replies, in ms. */
   BATON_DISCOVERY_TIMEOUT_MS: int(50, 10_000, 500),
   /** Alert rules, a JSON array (ADR 0023); unset: the default rules; `[]`: no alerting. */
