@@ -1,5 +1,6 @@
 /**
- * `node dist/bench/decision-bench.js [--json] [--quick] [--nice-projections] [--pause-projections]`: the latency a decision step
+ * `node dist/bench/decision-bench.js [--json] [--quick] [--nice-projections] [--pause-projections]
+ * [--cpu-prof DIR]`: the latency a decision step
  * adds to an execution. Two workflows run one at a time, interleaved: `task1` (one no-op task) and
  * `decide1` (a decision over a 20-rule category, then the same task). The added latency is the difference
  * of their percentiles. Own nats-server and database, all five services and a worker, as in `bench.ts`.
@@ -11,7 +12,8 @@
  * and the telemetry (SIGSTOP) while the samples are taken and resumes them afterwards (SIGCONT), then waits
  * until they have caught up with the history kept in JetStream; it shows what the projections' CPU costs
  * the execution path on this machine. The CPU each process used per pair of executions is reported too.
- * `BATON_*` variables of the environment are passed on to the services (to try a setting).
+ * `BATON_*` variables of the environment are passed on to the services (to try a setting). `--cpu-prof DIR`
+ * has every service write a V8 CPU profile of its whole run (warm-up included) into DIR when it stops.
  */
 import type { WorkflowDefinition } from '@baton/contracts';
 
@@ -74,10 +76,14 @@ async function main(): Promise<void> {
   const warmUp = quick ? 1000 : WARM_UP;
   const niceProjections = process.argv.includes('--nice-projections');
   const pauseProjections = process.argv.includes('--pause-projections');
+  const profileAt = process.argv.indexOf('--cpu-prof');
+  const profileDir = profileAt >= 0 ? process.argv[profileAt + 1] : undefined;
+  if (profileAt >= 0 && !profileDir) throw new Error('--cpu-prof needs a directory');
   const log = (line: string) => (json ? process.stderr : process.stdout).write(`${line}\n`);
   log('starting the stack (own nats-server and database)...');
   const stack = await Stack.start({
     env: { ...batonEnvironment(), LOG_LEVEL: 'warn' },
+    ...(profileDir ? { nodeArgs: ['--cpu-prof', '--cpu-prof-dir', profileDir] } : {}),
     ...(niceProjections ? { nice: { 'state-store': 10, telemetry: 10 } } : {}),
   });
   try {
