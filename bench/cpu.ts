@@ -1,28 +1,39 @@
 import { readFileSync, readdirSync } from 'node:fs';
 
-/** CPU seconds (user + system) a process has used so far, from /proc (Linux); undefined elsewhere. */
-export function cpuSeconds(pid: number | undefined): number | undefined {
+/**
+ * CPU seconds (user + system) a process has used so far, from /proc (Linux); undefined elsewhere. With
+ * `reapedChildren`, the CPU of its children that have exited and been waited for is added (`cutime`,
+ * `cstime`): the part of a process tree that no live process shows any more.
+ */
+export function cpuSeconds(
+  pid: number | undefined,
+  opts: { reapedChildren?: boolean } = {},
+): number | undefined {
   if (pid === undefined) return undefined;
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     // Fields after the command name (which may contain spaces) start after the last ')'.
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const utime = Number(fields[11]);
-    const stime = Number(fields[12]);
-    return (utime + stime) / ticksPerSecond();
+    let ticks = Number(fields[11]) + Number(fields[12]);
+    if (opts.reapedChildren) ticks += Number(fields[13]) + Number(fields[14]);
+    return ticks / ticksPerSecond();
   } catch {
     return undefined;
   }
 }
 
-/** Summed CPU seconds of every process whose command name is `name` (e.g. all PostgreSQL backends). */
+/**
+ * Summed CPU seconds of every process whose command name is `name` (e.g. all PostgreSQL processes),
+ * including their exited and reaped children: a PostgreSQL backend that ends between two samples moves
+ * into its postmaster's `cutime`, so the sum never goes down.
+ */
 export function cpuSecondsByName(name: string): number {
   let total = 0;
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
       const comm = readFileSync(`/proc/${entry}/comm`, 'utf8').trim();
-      if (comm === name) total += cpuSeconds(Number(entry)) ?? 0;
+      if (comm === name) total += cpuSeconds(Number(entry), { reapedChildren: true }) ?? 0;
     } catch {
       // the process ended meanwhile
     }

@@ -11,7 +11,8 @@
  * niceness 10, as infra/systemd's units do. `--pause-projections` is a diagnostic: it stops the state-store
  * and the telemetry (SIGSTOP) while the samples are taken and resumes them afterwards (SIGCONT), then waits
  * until they have caught up with the history kept in JetStream; it shows what the projections' CPU costs
- * the execution path on this machine. The CPU each process used per pair of executions is reported too.
+ * the execution path on this machine. The CPU each process used per pair of executions is reported too, and the messages
+ * each connection published to and received from the nats-server per pair (its `/connz`).
  * `BATON_*` variables of the environment are passed on to the services (to try a setting). `--cpu-prof DIR`
  * has every service write a V8 CPU profile of its whole run (warm-up included) into DIR when it stops.
  */
@@ -20,6 +21,7 @@ import type { WorkflowDefinition } from '@baton/contracts';
 import { Stack } from '../e2e/support/stack';
 import { cpuDelta, cpuSample } from './cpu';
 import { measureDecisionFloor } from './decision-floor';
+import { trafficDelta, trafficSample } from './nats-traffic';
 import { batonEnvironment } from './service-env';
 import { settled } from './settle';
 import { publishStart } from './start-command';
@@ -138,6 +140,9 @@ async function main(): Promise<void> {
       'start -> task (orchestrator)': [],
       'task -> result (worker)': [],
     };
+    // Per execution, from the decision request to the next task (both on the wire): the decision's own
+    // span, whose p99 is that of one distribution (the added p99 is a difference of two).
+    const spans: number[] = [];
     let n = 0;
     const once = (def: WorkflowDefinition, record = false) =>
       new Promise<number>((resolve, reject) => {
@@ -152,6 +157,7 @@ async function main(): Promise<void> {
             hops['start -> decision request (orchestrator)']!.push(m.request - started);
             hops['request -> result (rule-engine)']!.push(m.decided - m.request);
             hops['result -> task (orchestrator)']!.push(m.task - m.decided);
+            spans.push(m.task - m.request);
           } else if (def === task1 && m.task) {
             hops['start -> task (orchestrator)']!.push(m.task - started);
             if (m.done) hops['task -> result (worker)']!.push(m.done - m.task);
@@ -185,6 +191,7 @@ async function main(): Promise<void> {
     }
     const plain: number[] = [];
     const decided: number[] = [];
+    const trafficBefore = await trafficSample(stack.nats.monitorPort);
     const cpuBefore = cpuSample(stack);
     for (let i = 0; i < samples; i++) {
       plain.push(await once(task1));
@@ -195,6 +202,11 @@ async function main(): Promise<void> {
         name,
         Number(((seconds * 1000) / samples).toFixed(3)),
       ]),
+    );
+    const messagesPerPair = Object.fromEntries(
+      Object.entries(trafficDelta(trafficBefore, await trafficSample(stack.nats.monitorPort), samples))
+        .filter(([, t]) => t.in + t.out > 0)
+        .map(([name, t]) => [name, { in: Number(t.in.toFixed(2)), out: Number(t.out.toFixed(2)) }]),
     );
     const taps = tap();
     await nc.flush();
@@ -213,12 +225,14 @@ async function main(): Promise<void> {
     const breakdown = Object.fromEntries(
       Object.entries(hops).map(([hop, values]) => [hop, percentiles(values).p50Ms]),
     );
+    const span = percentiles(spans);
     const a = percentiles(plain);
     const b = percentiles(decided);
     const result = {
       task1: a,
       decide1: b,
       addedByDecision: { p50Ms: b.p50Ms - a.p50Ms, p99Ms: b.p99Ms - a.p99Ms },
+      decisionSpan: { p50Ms: span.p50Ms, p95Ms: span.p95Ms, p99Ms: span.p99Ms },
       decisionFloor: { p50Ms: floor.p50Ms, p95Ms: floor.p95Ms, p99Ms: floor.p99Ms },
       samples,
       warmUp,
@@ -227,6 +241,7 @@ async function main(): Promise<void> {
       rulesInCategory: 20,
       hopP50Ms: breakdown,
       cpuMsPerPair,
+      messagesPerPair,
     };
     if (json) {
       process.stdout.write(`${JSON.stringify(result)}\n`);
@@ -245,6 +260,9 @@ async function main(): Promise<void> {
       log('');
       log('p50 of each hop, as seen on the wire by the bench (a second pass, with taps):');
       for (const [hop, ms] of Object.entries(breakdown)) log(`  ${hop.padEnd(44)} ${ms.toFixed(2)} ms`);
+      log(
+        `  decision request -> next task, per execution:  p50 ${span.p50Ms.toFixed(2)} ms, p95 ${span.p95Ms.toFixed(2)} ms, p99 ${span.p99Ms.toFixed(2)} ms`,
+      );
       log('');
       log('CPU per task1 + decide1 pair while the samples were taken (first pass), by process:');
       log(
@@ -252,6 +270,10 @@ async function main(): Promise<void> {
           .map(([name, ms]) => `${name} ${ms.toFixed(2)}`)
           .join(', ')} ms`,
       );
+      log('Messages through nats-server per pair (first pass), by connection: published in / delivered out:');
+      for (const [name, t] of Object.entries(messagesPerPair)) {
+        log(`  ${name.padEnd(28)} ${t.in.toFixed(2).padStart(6)} in ${t.out.toFixed(2).padStart(6)} out`);
+      }
       log('');
       log(
         `decision floor (request and answer across two processes, one KV compare-and-set, the next publish): p50 ${floor.p50Ms.toFixed(2)} ms, p99 ${floor.p99Ms.toFixed(2)} ms`,
