@@ -1,6 +1,6 @@
 /**
  * `node dist/bench/decision-bench.js [--json] [--quick] [--nice-projections] [--pause-projections]
- * [--cpu-prof DIR]`: the latency a decision step
+ * [--tracing] [--cpu-prof DIR]`: the latency a decision step
  * adds to an execution. Two workflows run one at a time, interleaved: `task1` (one no-op task) and
  * `decide1` (a decision over a 20-rule category, then the same task). The added latency is the difference
  * of their percentiles. Own nats-server and database, all five services and a worker, as in `bench.ts`.
@@ -15,9 +15,12 @@
  * each connection published to and received from the nats-server per pair (its `/connz`).
  * `BATON_*` variables of the environment are passed on to the services (to try a setting). `--cpu-prof DIR`
  * has every service write a V8 CPU profile of its whole run (warm-up included) into DIR when it stops.
+ * `--tracing` has every service export its spans by OTLP/HTTP to a receiver in this process (as
+ * `tracing-bench` does), to measure the decision with tracing on.
  */
 import type { WorkflowDefinition } from '@baton/contracts';
 
+import { OtlpReceiver } from '../e2e/support/otlp-receiver';
 import { Stack } from '../e2e/support/stack';
 import { cpuDelta, cpuSample } from './cpu';
 import { measureDecisionFloor } from './decision-floor';
@@ -78,13 +81,19 @@ async function main(): Promise<void> {
   const warmUp = quick ? 1000 : WARM_UP;
   const niceProjections = process.argv.includes('--nice-projections');
   const pauseProjections = process.argv.includes('--pause-projections');
+  const tracing = process.argv.includes('--tracing');
   const profileAt = process.argv.indexOf('--cpu-prof');
   const profileDir = profileAt >= 0 ? process.argv[profileAt + 1] : undefined;
   if (profileAt >= 0 && !profileDir) throw new Error('--cpu-prof needs a directory');
   const log = (line: string) => (json ? process.stderr : process.stdout).write(`${line}\n`);
   log('starting the stack (own nats-server and database)...');
+  const receiver = tracing ? await OtlpReceiver.start() : undefined;
   const stack = await Stack.start({
-    env: { ...batonEnvironment(), LOG_LEVEL: 'warn' },
+    env: {
+      ...batonEnvironment(),
+      LOG_LEVEL: 'warn',
+      ...(receiver ? { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url } : {}),
+    },
     ...(profileDir ? { nodeArgs: ['--cpu-prof', '--cpu-prof-dir', profileDir] } : {}),
     ...(niceProjections ? { nice: { 'state-store': 10, telemetry: 10 } } : {}),
   });
@@ -183,6 +192,7 @@ async function main(): Promise<void> {
     );
     // The projections catch up with the warm-up's history before anything is measured.
     await settled(nc);
+    receiver?.clear();
     const projections = ['state-store', 'telemetry'] as const;
     if (pauseProjections) for (const n of projections) stack.service(n).pause();
     for (let i = 0; i < 20; i++) {
@@ -238,6 +248,9 @@ async function main(): Promise<void> {
       warmUp,
       niceProjections,
       pauseProjections,
+      tracing: receiver
+        ? { spansReceived: receiver.spans.length, rejectedExports: receiver.rejected }
+        : false,
       rulesInCategory: 20,
       hopP50Ms: breakdown,
       cpuMsPerPair,
@@ -248,7 +261,7 @@ async function main(): Promise<void> {
     } else {
       log('');
       log(
-        `| workflow | p50 ms | p95 ms | p99 ms |   (${samples} executions each, one at a time, interleaved, after ${warmUp} to warm up${niceProjections ? '; projections at nice 10' : ''}${pauseProjections ? '; projections paused' : ''})`,
+        `| workflow | p50 ms | p95 ms | p99 ms |   (${samples} executions each, one at a time, interleaved, after ${warmUp} to warm up${niceProjections ? '; projections at nice 10' : ''}${receiver ? '; tracing exporting' : ''}${pauseProjections ? '; projections paused' : ''})`,
       );
       log('|----------|--------|--------|--------|');
       log(
@@ -284,6 +297,7 @@ async function main(): Promise<void> {
     }
   } finally {
     await stack.stop();
+    await receiver?.close();
   }
 }
 
