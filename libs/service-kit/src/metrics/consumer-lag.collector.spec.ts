@@ -20,8 +20,12 @@ describe('consumer lag gauges', () => {
     );
     const text = await registry.metrics();
     expect(text).toContain('baton_consumer_pending_messages{stream="BATON_ORCH",durable="orchestrator"} 42');
-    expect(text).toContain('baton_consumer_ack_pending_messages{stream="BATON_ORCH",durable="orchestrator"} 7');
-    expect(text).toContain('baton_consumer_redelivered_messages{stream="BATON_ORCH",durable="orchestrator"} 3');
+    expect(text).toContain(
+      'baton_consumer_ack_pending_messages{stream="BATON_ORCH",durable="orchestrator"} 7',
+    );
+    expect(text).toContain(
+      'baton_consumer_redelivered_messages{stream="BATON_ORCH",durable="orchestrator"} 3',
+    );
     expect(text).not.toContain('orchestrator-triggers"}');
     expect(reads.sort()).toEqual(['orchestrator', 'orchestrator-triggers']);
   });

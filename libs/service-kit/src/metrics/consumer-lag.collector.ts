@@ -65,7 +65,19 @@ export function registerConsumerLagGauges(
         }
       },
     });
-  gauge('baton_consumer_pending_messages', 'Messages not yet delivered to the durable consumer (its lag)', (l) => l.num_pending);
-  gauge('baton_consumer_ack_pending_messages', 'Messages delivered and not yet acknowledged', (l) => l.num_ack_pending);
-  gauge('baton_consumer_redelivered_messages', 'Messages delivered more than once and not yet acknowledged', (l) => l.num_redelivered);
+  gauge(
+    'baton_consumer_pending_messages',
+    'Messages not yet delivered to the durable consumer (its lag)',
+    (l) => l.num_pending,
+  );
+  gauge(
+    'baton_consumer_ack_pending_messages',
+    'Messages delivered and not yet acknowledged',
+    (l) => l.num_ack_pending,
+  );
+  gauge(
+    'baton_consumer_redelivered_messages',
+    'Messages delivered more than once and not yet acknowledged',
+    (l) => l.num_redelivered,
+  );
 }
