@@ -11,10 +11,11 @@
  * niceness 10, as infra/systemd's units do. `--pause-projections` is a diagnostic: it stops the state-store
  * and the telemetry (SIGSTOP) while the samples are taken and resumes them afterwards (SIGCONT), then waits
  * until they have caught up with the history kept in JetStream; it shows what the projections' CPU costs
- * the execution path on this machine. The CPU each process used per pair of executions is reported too, and the messages
- * each connection published to and received from the nats-server per pair (its `/connz`).
- * `BATON_*` variables of the environment are passed on to the services (to try a setting). `--cpu-prof DIR`
- * has every service write a V8 CPU profile of its whole run (warm-up included) into DIR when it stops.
+ * the execution path on this machine. The CPU each process used per pair of executions is reported too,
+ * and the messages each connection published to and received from the nats-server per pair (`/connz`).
+ * `BATON_*` variables of the environment are passed on to the services (to try a setting).
+ * `--cpu-prof DIR` has every service write a V8 CPU profile of its whole run (warm-up included) into DIR
+ * (relative to the repository's root) when it stops.
  * `--tracing` has every service export its spans by OTLP/HTTP to a receiver in this process (as
  * `tracing-bench` does), to measure the decision with tracing on.
  */
