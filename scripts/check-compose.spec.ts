@@ -84,7 +84,7 @@ function registeredMetrics(): Map<string, Registered> {
       found.set(name, { kind: m[1] as Registered['kind'], labels: labelList(m[3]) });
     }
     // The consumer-lag collector's gauges: gauge('baton_consumer_…', help, pick) with stream/durable labels.
-    for (const m of text.matchAll(/\bgauge\('(baton_consumer_[a-z_]+)'/g)) {
+    for (const m of text.matchAll(/\bgauge\(\s*'(baton_consumer_[a-z_]+)'/g)) {
       found.set(m[1] as string, { kind: 'gauge', labels: ['stream', 'durable'] });
     }
   }
