@@ -42,6 +42,14 @@ afterAll(async () => {
   await nats?.cleanup();
 });
 
+/** A handler that fails retryably on the first two deliveries, recording every delivery's count. */
+function succeedsOnThirdDelivery(deliveries: number[]): ProcessHandler {
+  return async (_data, ctx) => {
+    deliveries.push(ctx.deliveryCount);
+    if (ctx.deliveryCount < 3) throw new BatonError(ErrorCode.UNAVAILABLE, 'not yet');
+  };
+}
+
 async function consume(
   opts: Omit<ConsumerOptions, 'stream'> & { stream?: string },
   handler: ProcessHandler,
@@ -112,10 +120,7 @@ describe('JetStream consumer semantics', () => {
     const deliveries: number[] = [];
     const { outcomes } = await consume(
       { durable: 'retry', filterSubject: 'work.retry' },
-      async (_data, ctx) => {
-        deliveries.push(ctx.deliveryCount);
-        if (ctx.deliveryCount < 3) throw new BatonError(ErrorCode.UNAVAILABLE, 'not yet');
-      },
+      succeedsOnThirdDelivery(deliveries),
     );
     await publisher.publish('work.retry', { id: 2 });
     await waitFor(() => outcomes.some((o) => o.outcome === 'ack'), { what: 'the third delivery to succeed' });
@@ -349,10 +354,7 @@ describe('batched delivery (lingerMs)', () => {
     const deliveries: number[] = [];
     const { outcomes } = await consume(
       { durable: 'linger-retry', filterSubject: 'work.linger-retry', lingerMs: 200 },
-      async (_data, ctx) => {
-        deliveries.push(ctx.deliveryCount);
-        if (ctx.deliveryCount < 3) throw new BatonError(ErrorCode.UNAVAILABLE, 'not yet');
-      },
+      succeedsOnThirdDelivery(deliveries),
     );
     await publisher.publish('work.linger-retry', { id: 1 });
     await waitFor(() => outcomes.some((o) => o.outcome === 'ack'), { what: 'the third delivery to succeed' });
